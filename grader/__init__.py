@@ -1,0 +1,42 @@
+"""rnn-grader: grade the 'Building a Recurrent Neural Network - Step by Step' assignment.
+
+Library API (the CLI is a thin layer over it)::
+
+    from grader import grade_notebook
+    result = grade_notebook("submission.ipynb")
+    print(result.score, result.to_dict())
+"""
+
+from grader.models import (
+    CellOutcome,
+    CellStatus,
+    CheckResult,
+    Diagnosis,
+    ErrorInfo,
+    ExerciseResult,
+    GradeResult,
+    Mismatch,
+    Status,
+)
+
+__all__ = [
+    "CellOutcome",
+    "CellStatus",
+    "CheckResult",
+    "Diagnosis",
+    "ErrorInfo",
+    "ExerciseResult",
+    "GradeResult",
+    "Mismatch",
+    "Status",
+    "grade_notebook",
+]
+
+
+def __getattr__(name: str):  # type: ignore[no-untyped-def]
+    # Lazy: importing the package (e.g. for its models) must not pull in nbclient.
+    if name == "grade_notebook":
+        from grader.pipeline import grade_notebook
+
+        return grade_notebook
+    raise AttributeError(name)

@@ -1,0 +1,208 @@
+"""Typed, frozen result objects flowing from the judge to the renderers.
+
+``GradeResult.to_dict()`` is the JSON contract of design.md §1.3 (plus extra fields, which the
+contract allows); ``GradeResult.from_dict()`` reads it back (batch resume, class overview).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Status(str, Enum):
+    """Outcome of one exercise."""
+
+    PASSED = "passed"  #: full marks
+    FAILED = "failed"  #: ran, some check did not pass
+    ERROR = "error"  #: raised, or its process crashed / hit a limit
+    TIMEOUT = "timeout"  #: a call ran past the per-call time limit
+    MISSING = "missing"  #: not defined in the notebook
+
+
+class CellStatus(str, Enum):
+    OK = "ok"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    NOT_RUN = "not_run"
+    KERNEL_DIED = "kernel_died"
+    OUTPUT_LIMIT = "output_limit"
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """Where two arrays of equal shape differ (numpy.testing.assert_allclose's facts).
+
+    For hidden cases ``first`` is empty and ``max_abs``/``max_rel`` are None: no value leaks.
+    """
+
+    count: int
+    total: int
+    rtol: float
+    atol: float
+    #: first mismatching entries: (index, expected, got)
+    first: tuple[tuple[tuple[int, ...], float, float], ...] = ()
+    max_abs: float | None = None
+    max_rel: float | None = None
+    #: a 2-D slice of the mismatch mask (rows of booleans) for the "where" picture
+    grid: tuple[tuple[bool, ...], ...] = ()
+    grid_label: str = ""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check of one exercise on one case."""
+
+    name: str
+    passed: bool
+    message: str = ""
+    #: signature, type, shape, dtype, finite, value, cache, keys, mutation, limit, call
+    kind: str = "value"
+    case: str | None = None
+    hidden: bool = False
+    expected_shape: tuple[int, ...] | None = None
+    got_shape: tuple[int, ...] | None = None
+    mismatch: Mismatch | None = None
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """Why an exercise could not be judged: exception, timeout, crash or limit hit."""
+
+    #: exception, timeout, crash, memory, output, malformed, internal
+    kind: str
+    message: str
+    type: str = ""
+    #: the student's own frames, formatted ("cell 4, line 12, in rnn_forward: ...")
+    traceback: tuple[str, ...] = ()
+    limit: str | None = None
+    case: str | None = None
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """A known mistake recognised from the outputs."""
+
+    id: str
+    title: str
+    explanation: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class ExerciseResult:
+    name: str
+    status: Status
+    score: float
+    max_score: float
+    checks: tuple[CheckResult, ...] = ()
+    hint: str | None = None
+    #: one line for tables: the first thing that went wrong, or "" when passed
+    reason: str = ""
+    diagnosis: Diagnosis | None = None
+    error: ErrorInfo | None = None
+    #: the cell that holds the graded definition (0-based), when known
+    cell: int | None = None
+    duration: float = 0.0
+
+
+@dataclass(frozen=True)
+class CellOutcome:
+    """What happened when the notebook's cell ran (for the execution log)."""
+
+    index: int
+    status: CellStatus
+    execution_count: int | None = None
+    ename: str = ""
+    evalue: str = ""
+    #: first line of the cell's source, for the log
+    summary: str = ""
+    #: truncated text output (stdout/stderr/tracebacks, ANSI stripped)
+    output: str = ""
+    duration: float = 0.0
+
+
+@dataclass(frozen=True)
+class GradeResult:
+    notebook: str
+    status: str  #: "graded" or "invalid"
+    error: str | None
+    score: float
+    max_score: float
+    exercises: tuple[ExerciseResult, ...] = ()
+    cells: tuple[CellOutcome, ...] = ()
+    #: "strong" or "basic" (issue: sandbox), with what was missing for "strong"
+    sandbox: str = "basic"
+    sandbox_missing: tuple[str, ...] = ()
+    duration: float = 0.0
+    grader_version: str = ""
+    golden: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "graded" and all(e.status is Status.PASSED for e in self.exercises)
+
+    def exercise(self, name: str) -> ExerciseResult:
+        for ex in self.exercises:
+            if ex.name == name:
+                return ex
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GradeResult:
+        return _build(cls, data)
+
+
+def _plain(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Enum):
+        return obj.value
+    if isinstance(obj, (tuple, list)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    return obj
+
+
+
+
+def _build(cls: type, data: dict[str, Any]) -> Any:
+    """Inverse of ``_plain`` for our dataclasses (types come from the field annotations)."""
+    import typing
+
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        kwargs[f.name] = _coerce(hints[f.name], data[f.name])
+    return cls(**kwargs)
+
+
+def _coerce(tp: Any, value: Any) -> Any:
+    import types
+    import typing
+
+    if value is None:
+        return None
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _coerce(args[0], value) if len(args) == 1 else value
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(args[0], v) for v in value)
+        return tuple(_coerce(a, v) for a, v in zip(args, value, strict=False))
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return tp(value)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return _build(tp, value)
+    return value
