@@ -43,9 +43,10 @@ class Case:
 
     def describe(self) -> str:
         """A label safe to show for any case: hidden cases show only their sizes."""
-        sizes = ", ".join(f"{k}={v}" for k, v in self.dims.items())
-        kind = "hidden case" if self.hidden else "public case"
-        return f"{kind} '{self.id}' ({sizes})"
+        sizes = ", ".join(f"{k}={v}" for k, v in sorted(self.dims.items()))
+        if not self.hidden:
+            return f"the notebook's worked example ({sizes})"
+        return f"hidden case '{self.id}' ({sizes})"
 
 
 @dataclass(frozen=True)

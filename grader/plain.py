@@ -39,6 +39,10 @@ _asarray = np.asarray
 _float, _int, _bool, _str, _tuple, _list, _dict = float, int, bool, str, tuple, list, dict
 _repr = repr
 _len = len
+_isinstance = isinstance
+_id = id
+_abs = abs
+_dumps = json.dumps
 
 
 class DecodeError(ValueError):
@@ -76,8 +80,8 @@ def _safe_repr(obj: Any, limit: int = 200) -> str:
     return text[:limit] if _type(text) is _str else ""
 
 
-def encode(obj: Any) -> tuple[dict[str, Any], list[np.ndarray]]:
-    """Turn ``obj`` into a JSON-able tree and a list of base-class ndarrays."""
+def encode(obj: Any, max_str: int = 1 << 20) -> tuple[dict[str, Any], list[np.ndarray]]:
+    """Turn ``obj`` into a JSON-able tree and a list of base-class ndarrays (long str cut)."""
     arrays: list[np.ndarray] = []
     seen: dict[int, int] = {}  # id(array) -> index: caches share one parameters dict
     counter = [0]
@@ -90,13 +94,13 @@ def encode(obj: Any) -> tuple[dict[str, Any], list[np.ndarray]]:
         if o is None:
             return {"t": "none"}
         if tp is _bool:
-            return {"t": "bool", "v": bool(o)}
+            return {"t": "bool", "v": o is True}
         if tp is _int:
-            return {"t": "int", "v": _str(o) if abs(o) > 2**53 else o}
+            return {"t": "int", "v": _str(o) if _abs(o) > 2**53 else o}
         if tp is _float:
             return {"t": "float", "v": _repr(o)}
         if tp is _str:
-            return {"t": "str", "v": o[:10_000]}
+            return {"t": "str", "v": o[:max_str]}
         if tp is _tuple or tp is _list:
             items = _list(_tuple.__iter__(o) if tp is _tuple else _list.__iter__(o))
             return {"t": "tuple" if tp is _tuple else "list", "v": [enc(v, depth + 1) for v in items]}
@@ -107,12 +111,12 @@ def encode(obj: Any) -> tuple[dict[str, Any], list[np.ndarray]]:
                     return {"t": "opaque", "type": "dict with non-str keys"}
                 pairs.append([k, enc(_dict.__getitem__(o, k), depth + 1)])
             return {"t": "dict", "v": pairs}
-        if isinstance(o, _ndarray) or isinstance(o, _generic):
-            base = _asarray(o) if isinstance(o, _generic) else _ndarray.view(o, _ndarray)
+        if _isinstance(o, _ndarray) or _isinstance(o, _generic):
+            base = _asarray(o) if _isinstance(o, _generic) else _ndarray.view(o, _ndarray)
             dt = base.dtype
             if dt.kind not in "biufc" or dt.fields is not None or dt.subdtype is not None:
                 return {"t": "opaque", "type": f"{_qualname(tp)}[dtype={_str(dt)[:40]}]"}
-            key = id(o)
+            key = _id(o)
             node: dict[str, Any] = {"t": "array", "i": seen.get(key, _len(arrays))}
             if tp is not _ndarray:
                 node["cls"] = _qualname(tp)
@@ -205,16 +209,16 @@ def check_dtype(text: Any) -> np.dtype:
     return dt
 
 
-def pack(obj: Any) -> bytes:
+def pack(obj: Any, max_str: int = 1 << 20) -> bytes:
     """Serialise ``obj`` for the wire: MAGIC, header length, JSON header, raw array bytes."""
-    tree, arrays = encode(obj)
+    tree, arrays = encode(obj, max_str)
     specs = []
     blobs = []
     for arr in arrays:
         data = _tobytes(arr, order="C")
         specs.append({"dtype": arr.dtype.str, "shape": _list(arr.shape), "nbytes": _len(data)})
         blobs.append(data)
-    header = json.dumps({"tree": tree, "arrays": specs}, allow_nan=False).encode()
+    header = _dumps({"tree": tree, "arrays": specs}, allow_nan=False).encode()
     return MAGIC + _LEN.pack(_len(header)) + header + b"".join(blobs)
 
 

@@ -1,0 +1,218 @@
+"""Run extracted exercise code in the sandboxed runner process and collect what comes back.
+
+The grader's side of ``grader.runner``: sends code and *inputs* (never expected outputs), reads frames
+under an overall deadline, parses them strictly, and survives anything the runner does — if it dies
+mid-way (a student child can kill its parent), the exercise in progress is recorded as a crash and a
+fresh runner takes the remaining ones.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import struct
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader import plain
+from grader.config import Limits
+from grader.extract import Extracted
+from grader.golden import Case
+
+_LEN = struct.Struct("<Q")
+
+
+@dataclass
+class RawOutcome:
+    """What the runner reported for one exercise (decoded, not yet judged)."""
+
+    name: str
+    #: "ready" (function defined), "undefined", or "lost" (no ready frame: the process died early)
+    state: str = "lost"
+    undefined_type: str = ""
+    setup_errors: list[dict[str, Any]] = field(default_factory=list)
+    #: case id -> decoded case frame (status ok/raised/signature/unsendable, output, inputs_after, …)
+    cases: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the runner's end frame (timeout, overflow, signal, exit, frames, elapsed) or a synthesised one
+    end: dict[str, Any] = field(default_factory=dict)
+    #: set when the wire carried something that is not plain data
+    malformed: str = ""
+
+
+Launcher = Callable[[list[str], Path, Mapping[str, str]], subprocess.Popen[bytes]]
+
+
+def basic_launcher(limits: Limits, env: Mapping[str, str]) -> Launcher:
+    from grader.limits import make_preexec
+
+    def launch(cmd: list[str], cwd: Path, extra_env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env={**env, **extra_env},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            # memory limits go on each exercise's child (the runner itself only imports numpy)
+            preexec_fn=make_preexec(limits, memory=False),
+        )
+
+    return launch
+
+
+def run_exercises(
+    extracted: Mapping[str, Extracted],
+    cases: Mapping[str, Sequence[Case]],
+    limits: Limits,
+    workdir: Path,
+    launcher: Launcher,
+    compat: Path,
+) -> dict[str, RawOutcome]:
+    """Judge every defined exercise; returns a RawOutcome per exercise that had code."""
+    todo = [name for name, ex in extracted.items() if not ex.missing]
+    results: dict[str, RawOutcome] = {}
+    restarts = 0
+    while todo and restarts <= len(extracted):
+        done = _run_batch(todo, extracted, cases, limits, workdir, launcher, compat, results)
+        todo = [n for n in todo if n not in done]
+        restarts += 1
+    for name in todo:  # only if the runner kept dying before reporting anything
+        results.setdefault(name, RawOutcome(name, end={"crash": "the judge process could not run"}))
+    return results
+
+
+def _request(
+    names: Sequence[str],
+    extracted: Mapping[str, Extracted],
+    cases: Mapping[str, Sequence[Case]],
+    limits: Limits,
+    compat: Path,
+) -> bytes:
+    body = {
+        "options": {
+            "call_timeout": limits.call_timeout,
+            "memory_bytes": limits.memory_bytes,
+            "result_bytes": limits.result_bytes,
+            "compat": str(compat),
+        },
+        "exercises": [
+            {
+                "name": name,
+                "chunks": [[c.cell, c.line, c.code] for c in extracted[name].chunks],
+                "cases": [{"id": case.id, "args": case.args} for case in cases[name]],
+            }
+            for name in names
+        ],
+    }
+    payload = plain.pack(body)
+    return _LEN.pack(len(payload)) + payload
+
+
+def _run_batch(
+    names: Sequence[str],
+    extracted: Mapping[str, Extracted],
+    cases: Mapping[str, Sequence[Case]],
+    limits: Limits,
+    workdir: Path,
+    launcher: Launcher,
+    compat: Path,
+    results: dict[str, RawOutcome],
+) -> set[str]:
+    """One runner process for ``names`` in order; returns the names it finished (ended or crashed)."""
+    finished: set[str] = set()
+    proc = launcher([sys.executable, "-I", "-m", "grader.runner"], workdir, {})
+    assert proc.stdin is not None and proc.stdout is not None
+    # Enough for every case of every exercise to use its full time, plus start-up.
+    n_calls = sum(len(cases[n]) + 1 for n in names)
+    deadline = time.monotonic() + limits.call_timeout * n_calls + 30
+    current = 0
+    try:
+        try:
+            proc.stdin.write(_request(names, extracted, cases, limits, compat))
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        reader = _FrameReader(proc.stdout.fileno(), limits.result_bytes + (1 << 20))
+        while current < len(names):
+            raw = reader.next(deadline)
+            name = names[current]
+            outcome = results.setdefault(name, RawOutcome(name))
+            if raw is None:  # runner died or overall deadline: this exercise crashed
+                outcome.end = outcome.end or {"crash": "the judge process ended unexpectedly"}
+                if reader.timed_out:
+                    outcome.end["timeout"] = True
+                finished.add(name)
+                return finished
+            try:
+                frame = plain.unpack(raw, max_total=limits.result_bytes + (1 << 20))
+            except plain.DecodeError as exc:
+                outcome.malformed = str(exc)
+                continue
+            if not isinstance(frame, dict):
+                outcome.malformed = "a result frame is not a dict"
+                continue
+            kind = frame.get("kind")
+            if kind == "end" and frame.get("name") == name:
+                outcome.end = frame
+                finished.add(name)
+                current += 1
+            elif kind in ("ready", "undefined"):
+                outcome.state = str(kind)
+                outcome.undefined_type = str(frame.get("type", ""))
+                errs = frame.get("setup_errors")
+                outcome.setup_errors = [e for e in errs if isinstance(e, dict)] if isinstance(errs, list) else []
+            elif kind == "case" and isinstance(frame.get("id"), str):
+                outcome.cases[frame["id"]] = frame
+            elif kind == "done":
+                break
+            else:
+                outcome.malformed = "an unexpected frame arrived"
+    finally:
+        from grader.limits import kill_process_tree
+
+        kill_process_tree(proc.pid)
+        proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
+    return finished
+
+
+class _FrameReader:
+    """Reads length-prefixed frames from a pipe with a deadline and a size cap."""
+
+    def __init__(self, fd: int, max_frame: int) -> None:
+        self.fd = fd
+        self.max_frame = max_frame
+        self.buf = bytearray()
+        self.sel = selectors.DefaultSelector()
+        self.sel.register(fd, selectors.EVENT_READ)
+        self.timed_out = False
+        self.eof = False
+
+    def next(self, deadline: float) -> bytes | None:
+        while True:
+            if len(self.buf) >= _LEN.size:
+                (n,) = _LEN.unpack_from(self.buf)
+                if n > self.max_frame:
+                    return None
+                if len(self.buf) >= _LEN.size + n:
+                    frame = bytes(self.buf[_LEN.size : _LEN.size + n])
+                    del self.buf[: _LEN.size + n]
+                    return frame
+            if self.eof:
+                return None
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.timed_out = True
+                return None
+            if not self.sel.select(remaining):
+                continue
+            data = os.read(self.fd, 1 << 20)
+            if not data:
+                self.eof = True
+            self.buf += data

@@ -1,0 +1,109 @@
+"""The whole pipeline for one notebook: load → execute ∥ (extract → judge) → GradeResult.
+
+Execution (the log shown in the report) and judging (the grade) are independent — the judge runs the
+statically extracted functions in its own sandboxed processes — so they run concurrently: grading costs
+little more than executing the notebook once.
+"""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from grader import golden as golden_mod
+from grader.config import GradingConfig
+from grader.dispatch import basic_launcher, run_exercises
+from grader.errors import InvalidNotebookError
+from grader.execute import ExecutionLog, execute_notebook, prepare_workdir
+from grader.extract import extract
+from grader.judge import judge_exercise
+from grader.limits import child_env
+from grader.load import load_notebook
+from grader.models import ExerciseResult, GradeResult, Status
+from grader.resources import compat_dir, version
+from grader.spec import EXERCISES
+
+
+@functools.lru_cache(maxsize=8)
+def _catalogue(golden_path: Path) -> Any:
+    try:
+        from grader.diagnose import load_catalogue
+    except ImportError:
+        return None
+    return load_catalogue(golden_path)
+
+
+def invalid_result(notebook: str, error: str, *, golden_id: str = "", duration: float = 0.0) -> GradeResult:
+    """The contract's ``invalid`` result: no exercises, the reason in ``error``."""
+    return GradeResult(
+        notebook=notebook, status="invalid", error=error, score=0.0, max_score=0.0,
+        duration=duration, grader_version=version(), golden=golden_id,
+    )  # fmt: skip
+
+
+def grade_notebook(
+    path: str | Path,
+    *,
+    golden: golden_mod.Golden | None = None,
+    config: GradingConfig | None = None,
+) -> GradeResult:
+    """Grade one notebook. Never raises for a bad notebook: returns an ``invalid`` result.
+
+    Raises ``InfrastructureError`` only when this machine cannot grade at all (kernel cannot start).
+    """
+    started = time.monotonic()
+    config = config or GradingConfig()
+    golden = golden or golden_mod.default()
+    shown = str(path)
+    try:
+        nb = load_notebook(path)
+    except InvalidNotebookError as exc:
+        return invalid_result(shown, str(exc), golden_id=golden.id,
+                              duration=time.monotonic() - started)  # fmt: skip
+
+    limits = config.limits
+    with tempfile.TemporaryDirectory(prefix="rnn-grader-") as tmp:
+        job = Path(tmp)
+        workdir, judgedir = job / "notebook", job / "judge"
+        for d in (workdir, judgedir, job / "home-kernel", job / "home-judge"):
+            d.mkdir()
+        prepare_workdir(workdir)
+        extracted = extract(nb)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="execute") as pool:
+            log_future = pool.submit(
+                execute_notebook, nb, workdir, limits, env=child_env(job / "home-kernel")
+            )
+            launcher = basic_launcher(limits, child_env(job / "home-judge"))
+            cases = {spec.name: golden.for_exercise(spec.name) for spec in EXERCISES}
+            raws = run_exercises(extracted, cases, limits, judgedir, launcher, compat_dir())
+            log: ExecutionLog = log_future.result()
+
+    catalogue = _catalogue(golden.path)
+    verdicts: dict[str, Status] = {}
+    exercises: list[ExerciseResult] = []
+    for spec in EXERCISES:
+        res = judge_exercise(
+            spec, golden.for_exercise(spec.name), extracted[spec.name], raws.get(spec.name),
+            points=config.points.get(spec.name, spec.default_points), rtol=golden.rtol,
+            atol=golden.atol, limits=limits, failing=verdicts, catalogue=catalogue,
+        )  # fmt: skip
+        verdicts[spec.name] = res.status
+        exercises.append(res)
+    return GradeResult(
+        notebook=shown,
+        status="graded",
+        error=None,
+        score=float(sum(e.score for e in exercises)),
+        max_score=float(sum(e.max_score for e in exercises)),
+        exercises=tuple(exercises),
+        cells=log.cells,
+        sandbox="basic",
+        sandbox_missing=(),
+        duration=time.monotonic() - started,
+        grader_version=version(),
+        golden=golden.id,
+    )
