@@ -298,5 +298,7 @@ def judge_exercise(
         status, err = first_error
         return result(status, checks, reason=err.message, error=err, diagnosis=diagnosis)
     if failed:
-        return result(Status.FAILED, checks, reason=failed[0].message, diagnosis=diagnosis)
+        # Mutating an input explains the mismatches it causes downstream (e.g. in the cache).
+        first = next((c for c in failed if c.kind == "mutation"), failed[0])
+        return result(Status.FAILED, checks, reason=first.message, diagnosis=diagnosis)
     return result(Status.PASSED, checks)
