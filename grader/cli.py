@@ -162,7 +162,7 @@ def _write_failure_outputs(args: argparse.Namespace, error: str, elapsed: float)
 # grade golden build
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("golden", help="build golden data from the reference solutions")
     gsub = p.add_subparsers(dest="golden_cmd", required=True, parser_class=_Parser)
     b = gsub.add_parser("build", help="(re)generate seeded inputs and expected outputs")

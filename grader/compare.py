@@ -71,7 +71,8 @@ def _mismatch(got: np.ndarray, exp: np.ndarray, bad: np.ndarray, rtol: float, at
         grid, label = (tuple(bool(b) for b in bad[:GRID_MAX]),), "[:]"
     elif bad.ndim >= 2:
         lead = tuple(int(i) for i in idx[0][2:]) if len(idx) else ()
-        plane = bad[(slice(None), slice(None), *lead)]
+        full: Any = bad  # numpy's stubs reject a tuple of slices and ints as an index
+        plane = full[(slice(None), slice(None), *lead)]
         grid = tuple(tuple(bool(b) for b in row[:GRID_MAX]) for row in plane[:GRID_MAX])
         label = "[:, :" + "".join(f", {i}" for i in lead) + "]"
     return Mismatch(

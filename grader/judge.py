@@ -33,7 +33,7 @@ def _check_cache(
 ) -> Iterator[CheckResult]:  # fmt: skip
     """A single-step cache: a tuple with every element in its place, parameters passed through."""
     where = _where(case)
-    base = {"case": case.id, "hidden": case.hidden, "kind": "cache"}
+    base: dict[str, Any] = {"case": case.id, "hidden": case.hidden, "kind": "cache"}
     order = ", ".join(fields)
     if not isinstance(got, tuple) or len(got) != len(exp):
         yield CheckResult(f"{prefix} structure", False,
@@ -63,7 +63,7 @@ def _check_caches(
 ) -> Iterator[CheckResult]:
     """``caches = (list of T_x cell caches, x)``."""
     where = _where(case)
-    base = {"case": case.id, "hidden": case.hidden, "kind": "cache"}
+    base: dict[str, Any] = {"case": case.id, "hidden": case.hidden, "kind": "cache"}
     steps, x = exp
     if not isinstance(got, tuple) or len(got) != 2:
         yield CheckResult("caches structure", False,
@@ -134,7 +134,7 @@ def _check_output(spec: ExerciseSpec, case: Case, out: Any, rtol: float, atol: f
 
 
 def _check_inputs(spec: ExerciseSpec, case: Case, after: Any) -> CheckResult:
-    base = {"kind": "mutation", "case": case.id, "hidden": case.hidden}
+    base: dict[str, Any] = {"kind": "mutation", "case": case.id, "hidden": case.hidden}
     if not isinstance(after, tuple) or len(after) != len(case.args):
         return CheckResult("inputs not mutated", True, **base)  # nothing comparable came back
     changed = [n for n, a, b in zip(spec.args, after, case.args, strict=True) if not identical(a, b)]

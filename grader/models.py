@@ -194,13 +194,13 @@ def _coerce(tp: Any, value: Any) -> Any:
         return None
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _coerce(args[0], value) if len(args) == 1 else value
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _coerce(options[0], value) if len(options) == 1 else value
     if origin is tuple:
-        args = typing.get_args(tp)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_coerce(args[0], v) for v in value)
-        return tuple(_coerce(a, v) for a, v in zip(args, value, strict=False))
+        items = typing.get_args(tp)
+        if len(items) == 2 and items[1] is Ellipsis:
+            return tuple(_coerce(items[0], v) for v in value)
+        return tuple(_coerce(a, v) for a, v in zip(items, value, strict=False))
     if isinstance(tp, type) and issubclass(tp, Enum):
         return tp(value)
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
