@@ -34,8 +34,13 @@ def floor(path: Path) -> float:
         for f in compat_dir().glob("*.py"):
             shutil.copy(f, tmp)
         start = time.perf_counter()
-        NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True,
-                       resources={"metadata": {"path": tmp}}).execute()  # fmt: skip
+        NotebookClient(
+            nb,
+            timeout=60,
+            kernel_name="python3",
+            allow_errors=True,
+            resources={"metadata": {"path": tmp}},
+        ).execute()
         return time.perf_counter() - start
 
 

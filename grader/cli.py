@@ -1,10 +1,10 @@
 """Command line: a thin layer over the library API (``main(argv) -> int``, exit codes in ExitCode).
 
-    grade NOTEBOOK [--json PATH] [--html PATH] [--golden DIR] [--config FILE] [--timeout S] ...
-    grade batch DIR --out OUTDIR [--jobs N] ...        (grader.batch)
-    grade golden build [--seed N] [--out DIR]
-    grade stub build [--out DIR]                        (grader.stubgen)
-    grade gradescope-bundle OUT.zip                     (grader.bundle)
+grade NOTEBOOK [--json PATH] [--html PATH] [--golden DIR] [--config FILE] [--timeout S] ...
+grade batch DIR --out OUTDIR [--jobs N] ...        (grader.batch)
+grade golden build [--seed N] [--out DIR]
+grade stub build [--out DIR]                        (grader.stubgen)
+grade gradescope-bundle OUT.zip                     (grader.bundle)
 """
 
 from __future__ import annotations
@@ -40,17 +40,31 @@ class _Parser(argparse.ArgumentParser):
 
 def add_common_options(p: argparse.ArgumentParser) -> None:
     """Options shared by ``grade NOTEBOOK`` and ``grade batch``."""
-    p.add_argument("--golden", type=Path, metavar="DIR",
-                   help="grade against this golden set (e.g. a private one from 'grade golden build')")
-    p.add_argument("--config", type=Path, metavar="FILE",
-                   help="TOML file with [points] per exercise and [limits]")
-    p.add_argument("--timeout", type=float, metavar="S",
-                   help="seconds each notebook cell may run (default 60)")
-    p.add_argument("--call-timeout", type=float, metavar="S",
-                   help="seconds each call of an exercise function may run (default 10)")
+    p.add_argument(
+        "--golden",
+        type=Path,
+        metavar="DIR",
+        help="grade against this golden set (e.g. a private one from 'grade golden build')",
+    )
+    p.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="TOML file with [points] per exercise and [limits]",
+    )
+    p.add_argument(
+        "--timeout", type=float, metavar="S", help="seconds each notebook cell may run (default 60)"
+    )
+    p.add_argument(
+        "--call-timeout",
+        type=float,
+        metavar="S",
+        help="seconds each call of an exercise function may run (default 10)",
+    )
     p.add_argument("--junit", type=Path, metavar="PATH", help="write JUnit XML here")
-    p.add_argument("--gradescope", type=Path, metavar="PATH",
-                   help="write Gradescope results.json here")  # fmt: skip
+    p.add_argument(
+        "--gradescope", type=Path, metavar="PATH", help="write Gradescope results.json here"
+    )
 
 
 def load_settings(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -63,8 +77,11 @@ def load_settings(args: argparse.Namespace) -> tuple[Any, Any]:
     if args.timeout is not None:
         if args.timeout <= 0:
             raise UsageError("--timeout must be a positive number of seconds")
-        limits = replace(limits, cell_timeout=args.timeout,
-                         notebook_timeout=max(limits.notebook_timeout, args.timeout * 4))  # fmt: skip
+        limits = replace(
+            limits,
+            cell_timeout=args.timeout,
+            notebook_timeout=max(limits.notebook_timeout, args.timeout * 4),
+        )
     if args.call_timeout is not None:
         if args.call_timeout <= 0:
             raise UsageError("--call-timeout must be a positive number of seconds")
@@ -82,8 +99,12 @@ def _grade_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("notebook", help="the .ipynb file to grade")
     p.add_argument("--json", type=Path, metavar="PATH", help="write the JSON result here")
-    p.add_argument("--html", type=Path, metavar="PATH",
-                   help="write the HTML report here (default: NOTEBOOK.report.html next to it)")
+    p.add_argument(
+        "--html",
+        type=Path,
+        metavar="PATH",
+        help="write the HTML report here (default: NOTEBOOK.report.html next to it)",
+    )
     p.add_argument("--no-html", action="store_true", help="do not write an HTML report")
     add_common_options(p)
     return p
@@ -135,8 +156,11 @@ def _grade_one(argv: Sequence[str]) -> int:
         write_html(result, report)
     from grader.render.terminal import render_terminal, use_color
 
-    print(render_terminal(result, color=use_color(sys.stdout),
-                          report_path=str(report) if report else None))  # fmt: skip
+    print(
+        render_terminal(
+            result, color=use_color(sys.stdout), report_path=str(report) if report else None
+        )
+    )
     _ = invalid_result  # the invalid path is produced inside grade_notebook
     return ExitCode.OK if result.passed else ExitCode.NOT_PASSED
 
@@ -167,8 +191,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     gsub = p.add_subparsers(dest="golden_cmd", required=True, parser_class=_Parser)
     b = gsub.add_parser("build", help="(re)generate seeded inputs and expected outputs")
     b.add_argument("--seed", type=int, default=0, help="seed of the hidden cases (default 0)")
-    b.add_argument("--out", type=Path, default=None,
-                   help="output directory (default: golden/ of the checkout)")  # fmt: skip
+    b.add_argument(
+        "--out", type=Path, default=None, help="output directory (default: golden/ of the checkout)"
+    )
     b.set_defaults(func=_golden_build)
 
 

@@ -48,8 +48,9 @@ def _fmt(x: float) -> str:
     return f"{x:.8g}"
 
 
-def _mismatch(got: np.ndarray, exp: np.ndarray, bad: np.ndarray, rtol: float, atol: float,
-              hidden: bool) -> Mismatch:  # fmt: skip
+def _mismatch(
+    got: np.ndarray, exp: np.ndarray, bad: np.ndarray, rtol: float, atol: float, hidden: bool
+) -> Mismatch:
     idx = np.argwhere(bad)
     first: tuple[tuple[tuple[int, ...], float, float], ...] = ()
     max_abs = max_rel = None
@@ -76,44 +77,73 @@ def _mismatch(got: np.ndarray, exp: np.ndarray, bad: np.ndarray, rtol: float, at
         grid = tuple(tuple(bool(b) for b in row[:GRID_MAX]) for row in plane[:GRID_MAX])
         label = "[:, :" + "".join(f", {i}" for i in lead) + "]"
     return Mismatch(
-        count=int(bad.sum()), total=int(bad.size), rtol=rtol, atol=atol, first=first,
-        max_abs=max_abs, max_rel=max_rel, grid=grid, grid_label=label,
-    )  # fmt: skip
+        count=int(bad.sum()),
+        total=int(bad.size),
+        rtol=rtol,
+        atol=atol,
+        first=first,
+        max_abs=max_abs,
+        max_rel=max_rel,
+        grid=grid,
+        grid_label=label,
+    )
 
 
 def check_array(
-    label: str, got: Any, exp: np.ndarray, *, case: str, hidden: bool, where: str,
-    rtol: float, atol: float,
-) -> Iterator[CheckResult]:  # fmt: skip
+    label: str,
+    got: Any,
+    exp: np.ndarray,
+    *,
+    case: str,
+    hidden: bool,
+    where: str,
+    rtol: float,
+    atol: float,
+) -> Iterator[CheckResult]:
     """Type, shape, dtype, finiteness, values — stopping at the first that fails."""
 
     def result(kind: str, name: str, ok: bool, msg: str = "", **kw: Any) -> CheckResult:
         return CheckResult(name, ok, msg, kind=kind, case=case, hidden=hidden, **kw)
 
     if not isinstance(got, np.ndarray):
-        yield result("type", f"type of {label}", False,
-                     f"{label} is {type_name(got)}; expected a numpy array of shape {exp.shape}{where}")  # fmt: skip
+        yield result(
+            "type",
+            f"type of {label}",
+            False,
+            f"{label} is {type_name(got)}; expected a numpy array of shape {exp.shape}{where}",
+        )
         return
     yield result("type", f"type of {label}", True)
     if got.shape != exp.shape:
         why = explain_shape(exp.shape, got.shape)
-        msg = f"{label} has shape {got.shape}; expected {exp.shape}{where}" + (f" ({why})" if why else "")
-        yield result("shape", f"shape of {label}", False, msg, expected_shape=exp.shape,
-                     got_shape=got.shape)  # fmt: skip
+        msg = f"{label} has shape {got.shape}; expected {exp.shape}{where}" + (
+            f" ({why})" if why else ""
+        )
+        yield result(
+            "shape", f"shape of {label}", False, msg, expected_shape=exp.shape, got_shape=got.shape
+        )
         return
     yield result("shape", f"shape of {label}", True, expected_shape=exp.shape, got_shape=got.shape)
     if got.dtype != exp.dtype:
-        yield result("dtype", f"dtype of {label}", False,
-                     f"{label} has dtype {got.dtype}; expected {exp.dtype}{where} "
-                     "(create arrays with np.zeros(shape) and do not cast)")  # fmt: skip
+        yield result(
+            "dtype",
+            f"dtype of {label}",
+            False,
+            f"{label} has dtype {got.dtype}; expected {exp.dtype}{where} "
+            "(create arrays with np.zeros(shape) and do not cast)",
+        )
         return
     yield result("dtype", f"dtype of {label}", True)
     nonfinite = ~np.isfinite(got) & np.isfinite(exp)
     if nonfinite.any():
         first = tuple(int(i) for i in np.argwhere(nonfinite)[0])
-        yield result("finite", f"{label} is finite", False,
-                     f"{label} has {int(nonfinite.sum())} NaN/inf entries where finite values are "
-                     f"expected{where}, first at {list(first)} (look for overflow in exp or a division)")  # fmt: skip
+        yield result(
+            "finite",
+            f"{label} is finite",
+            False,
+            f"{label} has {int(nonfinite.sum())} NaN/inf entries where finite values are "
+            f"expected{where}, first at {list(first)} (look for overflow in exp or a division)",
+        )
         return
     yield result("finite", f"{label} is finite", True)
     with np.errstate(all="ignore"):
@@ -122,7 +152,9 @@ def check_array(
         yield result("value", f"values of {label}", True)
         return
     mm = _mismatch(got, exp, bad, rtol, atol, hidden)
-    msg = f"{label} differs in {mm.count} of {mm.total} entries{where} (rtol={rtol:g}, atol={atol:g})"
+    msg = (
+        f"{label} differs in {mm.count} of {mm.total} entries{where} (rtol={rtol:g}, atol={atol:g})"
+    )
     if mm.first:
         ix, e, g = mm.first[0]
         msg += f"; first at {list(ix)}: expected {_fmt(e)}, got {_fmt(g)}"
@@ -170,7 +202,9 @@ def identical(got: Any, exp: Any) -> bool:
             and all(identical(g, e) for g, e in zip(got, exp, strict=True))
         )
     if isinstance(exp, dict):
-        return isinstance(got, dict) and set(got) == set(exp) and all(
-            identical(got[k], exp[k]) for k in exp
+        return (
+            isinstance(got, dict)
+            and set(got) == set(exp)
+            and all(identical(got[k], exp[k]) for k in exp)
         )
     return bool(got == exp)

@@ -48,10 +48,10 @@ class GradingConfig:
 def load_config(path: Path | None) -> GradingConfig:
     """Read a TOML config::
 
-        [points]
-        rnn_cell_forward = 20
-        [limits]
-        call_timeout = 5
+    [points]
+    rnn_cell_forward = 20
+    [limits]
+    call_timeout = 5
     """
     if path is None:
         return GradingConfig()

@@ -165,7 +165,9 @@ def _run_batch(
                 outcome.state = str(kind)
                 outcome.undefined_type = str(frame.get("type", ""))
                 errs = frame.get("setup_errors")
-                outcome.setup_errors = [e for e in errs if isinstance(e, dict)] if isinstance(errs, list) else []
+                outcome.setup_errors = (
+                    [e for e in errs if isinstance(e, dict)] if isinstance(errs, list) else []
+                )
             elif kind == "case" and isinstance(frame.get("id"), str):
                 outcome.cases[frame["id"]] = frame
             elif kind == "done":

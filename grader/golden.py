@@ -72,7 +72,13 @@ Draw = Callable[..., np.ndarray]
 def _rnn_params(draw: Draw, n_x: int, n_a: int, n_y: int, backward: bool) -> dict[str, np.ndarray]:
     # The course's forward examples draw Waa before Wax; its backward examples, Wax first.
     order = ("Wax", "Waa") if backward else ("Waa", "Wax")
-    shapes = {"Waa": (n_a, n_a), "Wax": (n_a, n_x), "Wya": (n_y, n_a), "ba": (n_a, 1), "by": (n_y, 1)}
+    shapes = {
+        "Waa": (n_a, n_a),
+        "Wax": (n_a, n_x),
+        "Wya": (n_y, n_a),
+        "ba": (n_a, 1),
+        "by": (n_y, 1),
+    }
     p = {k: draw(*shapes[k]) for k in order}
     for k in ("Wya", "ba", "by"):
         p[k] = draw(*shapes[k])
@@ -151,7 +157,12 @@ HIDDEN: tuple[tuple[str, str, dict[str, int], float], ...] = (
     ("m1", "a single example (m = 1)", {"n_x": 3, "n_a": 5, "n_y": 2, "m": 1, "T_x": 4}, 1.0),
     ("t1", "a single time step (T_x = 1)", {"n_x": 4, "n_a": 3, "n_y": 2, "m": 6, "T_x": 1}, 1.0),
     ("distinct", "all sizes different", {"n_x": 4, "n_a": 6, "n_y": 3, "m": 7, "T_x": 5}, 1.0),
-    ("wide", "more inputs than hidden units", {"n_x": 9, "n_a": 2, "n_y": 5, "m": 3, "T_x": 3}, 1.0),
+    (
+        "wide",
+        "more inputs than hidden units",
+        {"n_x": 9, "n_a": 2, "n_y": 5, "m": 3, "T_x": 3},
+        1.0,
+    ),
     ("large", "a larger network", {"n_x": 12, "n_a": 32, "n_y": 9, "m": 16, "T_x": 20}, 0.3),
     ("saturated", "large pre-activations", {"n_x": 2, "n_a": 3, "n_y": 4, "m": 5, "T_x": 6}, 6.0),
 )
@@ -237,7 +248,9 @@ def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
         for key in sorted(arrays):
             buf = io.BytesIO()
             np.lib.format.write_array(buf, np.ascontiguousarray(arrays[key]), allow_pickle=False)
-            zf.writestr(zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0)), buf.getvalue())
+            zf.writestr(
+                zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0)), buf.getvalue()
+            )
     tmp.replace(path)
 
 
@@ -278,10 +291,15 @@ def load(path: Path) -> Golden:
 
                 built.append(
                     Case(
-                        name, e["id"], e["label"], bool(e["hidden"]), dict(e["dims"]),
-                        tuple(pick("inputs", e["args"])), pick("expected", e["expected"]),
+                        name,
+                        e["id"],
+                        e["label"],
+                        bool(e["hidden"]),
+                        dict(e["dims"]),
+                        tuple(pick("inputs", e["args"])),
+                        pick("expected", e["expected"]),
                     )
-                )  # fmt: skip
+                )
             cases[name] = tuple(built)
     except (KeyError, TypeError, plain.DecodeError) as exc:
         raise GoldenError(f"{path}: golden manifest is inconsistent ({exc}); rebuild it") from exc

@@ -28,17 +28,25 @@ def _where(case: Case) -> str:
 
 
 def _check_cache(
-    prefix: str, got: Any, exp: tuple[Any, ...], fields: Sequence[str], case: Case, rtol: float,
+    prefix: str,
+    got: Any,
+    exp: tuple[Any, ...],
+    fields: Sequence[str],
+    case: Case,
+    rtol: float,
     atol: float,
-) -> Iterator[CheckResult]:  # fmt: skip
+) -> Iterator[CheckResult]:
     """A single-step cache: a tuple with every element in its place, parameters passed through."""
     where = _where(case)
     base: dict[str, Any] = {"case": case.id, "hidden": case.hidden, "kind": "cache"}
     order = ", ".join(fields)
     if not isinstance(got, tuple) or len(got) != len(exp):
-        yield CheckResult(f"{prefix} structure", False,
-                          f"{prefix} is {type_name(got)}; expected a tuple of {len(exp)}: ({order}){where}",
-                          **base)  # fmt: skip
+        yield CheckResult(
+            f"{prefix} structure",
+            False,
+            f"{prefix} is {type_name(got)}; expected a tuple of {len(exp)}: ({order}){where}",
+            **base,
+        )
         return
     yield CheckResult(f"{prefix} structure", True, **base)
     for i, (name, g, e) in enumerate(zip(fields, got, exp, strict=True)):
@@ -50,7 +58,9 @@ def _check_cache(
         if holds:
             msg = f"{prefix}[{i}] holds {holds[0]}; expected {name} (the order is ({order})){where}"
         elif name == PARAMETERS:
-            msg = f"{prefix}[{i}] should be the parameters dict passed in, got {type_name(g)}{where}"
+            msg = (
+                f"{prefix}[{i}] should be the parameters dict passed in, got {type_name(g)}{where}"
+            )
         elif isinstance(g, np.ndarray) and isinstance(e, np.ndarray) and g.shape != e.shape:
             msg = f"{prefix}[{i}] ({name}) has shape {g.shape}; expected {e.shape}{where}"
         else:
@@ -66,67 +76,112 @@ def _check_caches(
     base: dict[str, Any] = {"case": case.id, "hidden": case.hidden, "kind": "cache"}
     steps, x = exp
     if not isinstance(got, tuple) or len(got) != 2:
-        yield CheckResult("caches structure", False,
-                          f"caches is {type_name(got)}; expected a tuple (list of caches, x){where}",
-                          **base)  # fmt: skip
+        yield CheckResult(
+            "caches structure",
+            False,
+            f"caches is {type_name(got)}; expected a tuple (list of caches, x){where}",
+            **base,
+        )
         return
     got_steps, got_x = got
     if not isinstance(got_steps, (list, tuple)) or len(got_steps) != len(steps):
-        yield CheckResult("caches structure", False,
-                          f"caches[0] is {type_name(got_steps)}; expected a list of {len(steps)} "
-                          f"caches, one per time step{where}", **base)  # fmt: skip
+        yield CheckResult(
+            "caches structure",
+            False,
+            f"caches[0] is {type_name(got_steps)}; expected a list of {len(steps)} "
+            f"caches, one per time step{where}",
+            **base,
+        )
         return
     yield CheckResult("caches structure", True, **base)
-    yield CheckResult("caches[1] is x", same(got_x, x, rtol, atol),
-                      "" if same(got_x, x, rtol, atol) else f"caches[1] should be the input x{where}",
-                      **base)  # fmt: skip
+    yield CheckResult(
+        "caches[1] is x",
+        same(got_x, x, rtol, atol),
+        "" if same(got_x, x, rtol, atol) else f"caches[1] should be the input x{where}",
+        **base,
+    )
     for t, (g, e) in enumerate(zip(got_steps, steps, strict=True)):
-        failed = [c for c in _check_cache(f"caches[0][{t}]", g, e, fields, case, rtol, atol)
-                  if not c.passed]  # fmt: skip
+        failed = [
+            c
+            for c in _check_cache(f"caches[0][{t}]", g, e, fields, case, rtol, atol)
+            if not c.passed
+        ]
         if failed:
             bad_steps = sum(
                 1 for gg, ee in zip(got_steps, steps, strict=True) if not same(gg, ee, rtol, atol)
             )
             first = failed[0]
-            yield CheckResult("caches[0][t] for every time step", False,
-                              f"{first.message} (time step {t}; {bad_steps} of {len(steps)} steps differ)",
-                              **base)  # fmt: skip
+            yield CheckResult(
+                "caches[0][t] for every time step",
+                False,
+                f"{first.message} (time step {t}; {bad_steps} of {len(steps)} steps differ)",
+                **base,
+            )
             return
     yield CheckResult("caches[0][t] for every time step", True, **base)
 
 
-def _check_output(spec: ExerciseSpec, case: Case, out: Any, rtol: float, atol: float
-                  ) -> Iterator[CheckResult]:  # fmt: skip
+def _check_output(
+    spec: ExerciseSpec, case: Case, out: Any, rtol: float, atol: float
+) -> Iterator[CheckResult]:
     where = _where(case)
     exp = case.expected
     if spec.returns_dict:
         if not isinstance(out, dict):
-            yield CheckResult("returns a dict of gradients", False,
-                              f"{spec.name} returned {type_name(out)}; expected a dict with keys "
-                              f"{', '.join(spec.outputs)}{where}", kind="keys", case=case.id,
-                              hidden=case.hidden)  # fmt: skip
+            yield CheckResult(
+                "returns a dict of gradients",
+                False,
+                f"{spec.name} returned {type_name(out)}; expected a dict with keys "
+                f"{', '.join(spec.outputs)}{where}",
+                kind="keys",
+                case=case.id,
+                hidden=case.hidden,
+            )
             return
         missing = [k for k in spec.outputs if k not in out]
-        yield CheckResult("keys of gradients", not missing,
-                          f"gradients has no key {', '.join(repr(k) for k in missing)} "
-                          f"(it has {sorted(out)[:12]}){where}" if missing else "",
-                          kind="keys", case=case.id, hidden=case.hidden)  # fmt: skip
+        yield CheckResult(
+            "keys of gradients",
+            not missing,
+            f"gradients has no key {', '.join(repr(k) for k in missing)} "
+            f"(it has {sorted(out)[:12]}){where}"
+            if missing
+            else "",
+            kind="keys",
+            case=case.id,
+            hidden=case.hidden,
+        )
         for key in spec.outputs:
             if key in out:
-                yield from check_array(key, out[key], exp[key], case=case.id, hidden=case.hidden,
-                                       where=where, rtol=rtol, atol=atol)  # fmt: skip
+                yield from check_array(
+                    key,
+                    out[key],
+                    exp[key],
+                    case=case.id,
+                    hidden=case.hidden,
+                    where=where,
+                    rtol=rtol,
+                    atol=atol,
+                )
         return
     n = len(spec.outputs)
     if not isinstance(out, (tuple, list)) or len(out) != n:
-        yield CheckResult(f"returns a tuple of {n}", False,
-                          f"{spec.name} returned {type_name(out)}; expected a tuple of {n}: "
-                          f"({', '.join(spec.outputs)}){where}", kind="signature", case=case.id,
-                          hidden=case.hidden)  # fmt: skip
+        yield CheckResult(
+            f"returns a tuple of {n}",
+            False,
+            f"{spec.name} returned {type_name(out)}; expected a tuple of {n}: "
+            f"({', '.join(spec.outputs)}){where}",
+            kind="signature",
+            case=case.id,
+            hidden=case.hidden,
+        )
         return
-    yield CheckResult(f"returns a tuple of {n}", True, kind="signature", case=case.id, hidden=case.hidden)
+    yield CheckResult(
+        f"returns a tuple of {n}", True, kind="signature", case=case.id, hidden=case.hidden
+    )
     for name, got, want in zip(spec.outputs[:-1], out[:-1], exp[:-1], strict=True):
-        yield from check_array(name, got, want, case=case.id, hidden=case.hidden, where=where,
-                               rtol=rtol, atol=atol)  # fmt: skip
+        yield from check_array(
+            name, got, want, case=case.id, hidden=case.hidden, where=where, rtol=rtol, atol=atol
+        )
     if spec.sequence:
         yield from _check_caches(out[-1], exp[-1], spec.cache_fields, case, rtol, atol)
     else:
@@ -137,11 +192,17 @@ def _check_inputs(spec: ExerciseSpec, case: Case, after: Any) -> CheckResult:
     base: dict[str, Any] = {"kind": "mutation", "case": case.id, "hidden": case.hidden}
     if not isinstance(after, tuple) or len(after) != len(case.args):
         return CheckResult("inputs not mutated", True, **base)  # nothing comparable came back
-    changed = [n for n, a, b in zip(spec.args, after, case.args, strict=True) if not identical(a, b)]
+    changed = [
+        n for n, a, b in zip(spec.args, after, case.args, strict=True) if not identical(a, b)
+    ]
     if changed:
-        return CheckResult("inputs not mutated", False,
-                           f"{spec.name} modified its input(s) {', '.join(changed)} in place{_where(case)} "
-                           "(copy before writing, e.g. a = a_prev.copy())", **base)  # fmt: skip
+        return CheckResult(
+            "inputs not mutated",
+            False,
+            f"{spec.name} modified its input(s) {', '.join(changed)} in place{_where(case)} "
+            "(copy before writing, e.g. a = a_prev.copy())",
+            **base,
+        )
     return CheckResult("inputs not mutated", True, **base)
 
 
@@ -163,34 +224,48 @@ def _end_error(raw: RawOutcome, case: Case | None, limits: Limits) -> tuple[Stat
     cid = case.id if case else None
     if end.get("timeout"):
         return Status.TIMEOUT, ErrorInfo(
-            "timeout", f"no result after {limits.call_timeout:g} s{at} (an endless loop or sleep?)",
-            limit=f"{limits.call_timeout:g} s per call", case=cid,
-        )  # fmt: skip
+            "timeout",
+            f"no result after {limits.call_timeout:g} s{at} (an endless loop or sleep?)",
+            limit=f"{limits.call_timeout:g} s per call",
+            case=cid,
+        )
     if end.get("overflow"):
         return Status.ERROR, ErrorInfo(
-            "output", f"the result was larger than {limits.result_bytes >> 20} MiB{at}",
-            limit=f"{limits.result_bytes >> 20} MiB per result", case=cid,
-        )  # fmt: skip
+            "output",
+            f"the result was larger than {limits.result_bytes >> 20} MiB{at}",
+            limit=f"{limits.result_bytes >> 20} MiB per result",
+            case=cid,
+        )
     sig = end.get("signal")
     if isinstance(sig, int):
         if sig == signal.SIGXCPU:
-            return Status.TIMEOUT, ErrorInfo("timeout", f"CPU time limit exceeded{at}",
-                                             limit="CPU seconds per exercise", case=cid)  # fmt: skip
+            return Status.TIMEOUT, ErrorInfo(
+                "timeout",
+                f"CPU time limit exceeded{at}",
+                limit="CPU seconds per exercise",
+                case=cid,
+            )
         if sig == signal.SIGKILL and case is not None and end.get("frames", 0) > 0:
             return Status.ERROR, ErrorInfo(
-                "crash", f"the process was killed{at} (out of memory, or it killed itself)",
-                limit=f"{limits.memory_bytes >> 20} MiB memory", case=cid,
-            )  # fmt: skip
-        return Status.ERROR, ErrorInfo("crash", f"the process died from {_signal_name(sig)}{at}",
-                                       case=cid)  # fmt: skip
+                "crash",
+                f"the process was killed{at} (out of memory, or it killed itself)",
+                limit=f"{limits.memory_bytes >> 20} MiB memory",
+                case=cid,
+            )
+        return Status.ERROR, ErrorInfo(
+            "crash", f"the process died from {_signal_name(sig)}{at}", case=cid
+        )
     code = end.get("exit")
     if isinstance(code, int):
         return Status.ERROR, ErrorInfo(
-            "crash", f"the process exited with code {code}{at} (os._exit or a fatal error)", case=cid
+            "crash",
+            f"the process exited with code {code}{at} (os._exit or a fatal error)",
+            case=cid,
         )
     crash = end.get("crash")
-    return Status.ERROR, ErrorInfo("crash", f"{crash or 'the judge process ended unexpectedly'}{at}",
-                                   case=cid)  # fmt: skip
+    return Status.ERROR, ErrorInfo(
+        "crash", f"{crash or 'the judge process ended unexpectedly'}{at}", case=cid
+    )
 
 
 def _exception_info(frame: Mapping[str, Any], case: Case) -> ErrorInfo:
@@ -200,8 +275,13 @@ def _exception_info(frame: Mapping[str, Any], case: Case) -> ErrorInfo:
     message = str(frame.get("message", ""))[:2000]
     if etype in ("SystemExit", "KeyboardInterrupt"):
         message = f"{etype} ({message or 'no message'}): the function tried to stop the program"
-    return ErrorInfo("exception", f"{etype}: {message}" if message else etype, type=etype,
-                     traceback=lines, case=case.id)  # fmt: skip
+    return ErrorInfo(
+        "exception",
+        f"{etype}: {message}" if message else etype,
+        type=etype,
+        traceback=lines,
+        case=case.id,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -223,35 +303,62 @@ def judge_exercise(
 ) -> ExerciseResult:
     """Status, score and checks for one exercise. ``failing``: verdicts of the exercises it calls."""
 
-    def result(status: Status, checks: Sequence[CheckResult] = (), reason: str = "",
-               error: ErrorInfo | None = None, diagnosis: Diagnosis | None = None) -> ExerciseResult:  # fmt: skip
+    def result(
+        status: Status,
+        checks: Sequence[CheckResult] = (),
+        reason: str = "",
+        error: ErrorInfo | None = None,
+        diagnosis: Diagnosis | None = None,
+    ) -> ExerciseResult:
         hint = diagnosis.title if diagnosis else None
         for dep in spec.calls:
-            if failing and failing.get(dep, Status.PASSED) is not Status.PASSED and status is not Status.PASSED:
-                hint = (f"{spec.name} calls your {dep}, which does not pass yet: fix {dep} first"
-                        + (f"; {hint}" if hint else ""))  # fmt: skip
+            if (
+                failing
+                and failing.get(dep, Status.PASSED) is not Status.PASSED
+                and status is not Status.PASSED
+            ):
+                hint = f"{spec.name} calls your {dep}, which does not pass yet: fix {dep} first" + (
+                    f"; {hint}" if hint else ""
+                )
         return ExerciseResult(
-            spec.name, status, points if status is Status.PASSED else 0.0, points, tuple(checks),
-            hint=hint, reason=reason, diagnosis=diagnosis, error=error, cell=extracted.cell,
+            spec.name,
+            status,
+            points if status is Status.PASSED else 0.0,
+            points,
+            tuple(checks),
+            hint=hint,
+            reason=reason,
+            diagnosis=diagnosis,
+            error=error,
+            cell=extracted.cell,
             duration=float(raw.end.get("elapsed", 0.0)) if raw else 0.0,
-        )  # fmt: skip
+        )
 
     if extracted.missing or raw is None:
         why = f" ({extracted.problems[0]})" if extracted.problems else ""
         return result(Status.MISSING, reason=f"{spec.name} is not defined in the notebook{why}")
     if raw.malformed:
-        err = ErrorInfo("malformed", f"the judge received data that is not plain data: {raw.malformed}")
+        err = ErrorInfo(
+            "malformed", f"the judge received data that is not plain data: {raw.malformed}"
+        )
         return result(Status.ERROR, reason=err.message, error=err)
     if raw.state == "undefined":
         setup = raw.setup_errors[-1] if raw.setup_errors else None
         if setup:
             where = f"cell {int(setup.get('cell', 0)) + 1}"
-            err = ErrorInfo("exception", f"defining {spec.name} failed in {where}: "
-                            f"{setup.get('type')}: {setup.get('message')}", type=str(setup.get("type")),
-                            traceback=tuple(map(str, setup.get("traceback") or ())))  # fmt: skip
+            err = ErrorInfo(
+                "exception",
+                f"defining {spec.name} failed in {where}: "
+                f"{setup.get('type')}: {setup.get('message')}",
+                type=str(setup.get("type")),
+                traceback=tuple(map(str, setup.get("traceback") or ())),
+            )
         else:
-            err = ErrorInfo("exception", f"{spec.name} is {raw.undefined_type or 'not a function'} "
-                            "after running its cells; expected a function")  # fmt: skip
+            err = ErrorInfo(
+                "exception",
+                f"{spec.name} is {raw.undefined_type or 'not a function'} "
+                "after running its cells; expected a function",
+            )
         return result(Status.ERROR, reason=err.message, error=err)
     if raw.state == "lost":
         status, err = _end_error(raw, None, limits)
@@ -264,8 +371,11 @@ def judge_exercise(
         frame = raw.cases.get(case.id)
         if frame is None:  # the process ended during this case; later cases never ran
             status, err = _end_error(raw, case, limits)
-            checks.append(CheckResult("call", False, err.message, kind="limit", case=case.id,
-                                      hidden=case.hidden))  # fmt: skip
+            checks.append(
+                CheckResult(
+                    "call", False, err.message, kind="limit", case=case.id, hidden=case.hidden
+                )
+            )
             first_error = first_error or (status, err)
             break
         st = frame.get("status")
@@ -277,15 +387,28 @@ def judge_exercise(
         if st == "raised":
             err = _exception_info(frame, case)
         elif st == "signature":
-            err = ErrorInfo("exception", f"{spec.name} cannot be called as {spec.name}"
-                            f"({', '.join(spec.args)}): {frame.get('message', '')}", type="TypeError",
-                            case=case.id)  # fmt: skip
+            err = ErrorInfo(
+                "exception",
+                f"{spec.name} cannot be called as {spec.name}"
+                f"({', '.join(spec.args)}): {frame.get('message', '')}",
+                type="TypeError",
+                case=case.id,
+            )
         else:
-            err = ErrorInfo("malformed", str(frame.get("message", "the result could not be read")),
-                            case=case.id)  # fmt: skip
+            err = ErrorInfo(
+                "malformed", str(frame.get("message", "the result could not be read")), case=case.id
+            )
         where = f" on {case.describe()}"
-        checks.append(CheckResult("call", False, f"{err.message}{where}", kind="call", case=case.id,
-                                  hidden=case.hidden))  # fmt: skip
+        checks.append(
+            CheckResult(
+                "call",
+                False,
+                f"{err.message}{where}",
+                kind="call",
+                case=case.id,
+                hidden=case.hidden,
+            )
+        )
         first_error = first_error or (Status.ERROR, err)
 
     diagnosis = None

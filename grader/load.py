@@ -28,14 +28,17 @@ def load_notebook(path: str | Path) -> NotebookNode:
     try:
         if p.is_dir():
             raise InvalidNotebookError(
-                shown, "is a directory", "to grade every notebook in it use 'grade batch DIR --out OUT'"
+                shown,
+                "is a directory",
+                "to grade every notebook in it use 'grade batch DIR --out OUT'",
             )
         size = p.stat().st_size
         if size > MAX_BYTES:
             raise InvalidNotebookError(
-                shown, f"is {size >> 20} MiB, over the {MAX_BYTES >> 20} MiB limit",
+                shown,
+                f"is {size >> 20} MiB, over the {MAX_BYTES >> 20} MiB limit",
                 "clear the outputs (Edit > Clear All Outputs) and save again",
-            )  # fmt: skip
+            )
         raw = p.read_bytes()
     except FileNotFoundError:
         raise InvalidNotebookError(shown, "no such file") from None
@@ -46,21 +49,25 @@ def load_notebook(path: str | Path) -> NotebookNode:
 
 def parse_notebook(raw: bytes, shown: str) -> NotebookNode:
     if not raw.strip():
-        raise InvalidNotebookError(shown, "is empty", "save the notebook from Jupyter and try again")
+        raise InvalidNotebookError(
+            shown, "is empty", "save the notebook from Jupyter and try again"
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidNotebookError(
-            shown, f"is not UTF-8 text (bad byte at offset {exc.start})",
+            shown,
+            f"is not UTF-8 text (bad byte at offset {exc.start})",
             "is it really an .ipynb file? Download it again as .ipynb",
-        ) from None  # fmt: skip
+        ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidNotebookError(
-            shown, f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
+            shown,
+            f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
             "a notebook must be saved by Jupyter/Colab as .ipynb",
-        ) from None  # fmt: skip
+        ) from None
     except (ValueError, RecursionError):
         raise InvalidNotebookError(shown, "is not valid JSON (nested too deeply)") from None
     return _to_v4(data, shown)
@@ -82,14 +89,19 @@ def _to_v4(data: Any, shown: str) -> NotebookNode:
     if "cells" in data:
         cells = data["cells"]
     elif "worksheets" in data and isinstance(data["worksheets"], list):  # nbformat 3
-        cells = [c for ws in data["worksheets"] if isinstance(ws, dict) for c in ws.get("cells", [])]
+        cells = [
+            c for ws in data["worksheets"] if isinstance(ws, dict) for c in ws.get("cells", [])
+        ]
     else:
         raise InvalidNotebookError(shown, "is JSON but not a Jupyter notebook (it has no 'cells')")
-    if major is not None and (not isinstance(major, int) or isinstance(major, bool) or not 3 <= major <= 4):
+    if major is not None and (
+        not isinstance(major, int) or isinstance(major, bool) or not 3 <= major <= 4
+    ):
         raise InvalidNotebookError(
-            shown, f"uses nbformat {str(major)[:20]}, which this grader does not read (3 and 4 are)",
+            shown,
+            f"uses nbformat {str(major)[:20]}, which this grader does not read (3 and 4 are)",
             "re-save it with a current Jupyter or Colab",
-        )  # fmt: skip
+        )
     if not isinstance(cells, list):
         raise InvalidNotebookError(shown, "is not a valid notebook ('cells' is not a list)")
     if len(cells) > MAX_CELLS:
@@ -103,8 +115,14 @@ def _to_v4(data: Any, shown: str) -> NotebookNode:
             kind = "markdown"
         maker = _CELL_MAKERS.get(kind) if isinstance(kind, str) else None
         if maker is None:
-            raise InvalidNotebookError(shown, f"cell {i + 1} has an unknown type {str(kind)[:30]!r}")
+            raise InvalidNotebookError(
+                shown, f"cell {i + 1} has an unknown type {str(kind)[:30]!r}"
+            )
         nb.cells.append(maker(_source(cell, i, shown)))
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.validate(nb)  # what we built is valid by construction; this guards our own code
     return nb

@@ -171,8 +171,6 @@ def _plain(obj: Any) -> Any:
     return obj
 
 
-
-
 def _build(cls: type, data: dict[str, Any]) -> Any:
     """Inverse of ``_plain`` for our dataclasses (types come from the field annotations)."""
     import typing

@@ -37,12 +37,20 @@ def _catalogue(golden_path: Path) -> Any:
     return load_catalogue(golden_path)
 
 
-def invalid_result(notebook: str, error: str, *, golden_id: str = "", duration: float = 0.0) -> GradeResult:
+def invalid_result(
+    notebook: str, error: str, *, golden_id: str = "", duration: float = 0.0
+) -> GradeResult:
     """The contract's ``invalid`` result: no exercises, the reason in ``error``."""
     return GradeResult(
-        notebook=notebook, status="invalid", error=error, score=0.0, max_score=0.0,
-        duration=duration, grader_version=version(), golden=golden_id,
-    )  # fmt: skip
+        notebook=notebook,
+        status="invalid",
+        error=error,
+        score=0.0,
+        max_score=0.0,
+        duration=duration,
+        grader_version=version(),
+        golden=golden_id,
+    )
 
 
 def grade_notebook(
@@ -62,8 +70,9 @@ def grade_notebook(
     try:
         nb = load_notebook(path)
     except InvalidNotebookError as exc:
-        return invalid_result(shown, str(exc), golden_id=golden.id,
-                              duration=time.monotonic() - started)  # fmt: skip
+        return invalid_result(
+            shown, str(exc), golden_id=golden.id, duration=time.monotonic() - started
+        )
 
     limits = config.limits
     with tempfile.TemporaryDirectory(prefix="rnn-grader-") as tmp:
@@ -87,10 +96,17 @@ def grade_notebook(
     exercises: list[ExerciseResult] = []
     for spec in EXERCISES:
         res = judge_exercise(
-            spec, golden.for_exercise(spec.name), extracted[spec.name], raws.get(spec.name),
-            points=config.points.get(spec.name, spec.default_points), rtol=golden.rtol,
-            atol=golden.atol, limits=limits, failing=verdicts, catalogue=catalogue,
-        )  # fmt: skip
+            spec,
+            golden.for_exercise(spec.name),
+            extracted[spec.name],
+            raws.get(spec.name),
+            points=config.points.get(spec.name, spec.default_points),
+            rtol=golden.rtol,
+            atol=golden.atol,
+            limits=limits,
+            failing=verdicts,
+            catalogue=catalogue,
+        )
         verdicts[spec.name] = res.status
         exercises.append(res)
     return GradeResult(

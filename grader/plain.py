@@ -68,14 +68,14 @@ class ForeignArray:
 def _qualname(tp: Any) -> str:
     try:
         return f"{tp.__module__}.{tp.__qualname__}"
-    except Exception:  # noqa: BLE001 - a hostile metaclass may raise anything
+    except Exception:
         return "<unknown type>"
 
 
 def _safe_repr(obj: Any, limit: int = 200) -> str:
     try:
         text = _repr(obj)
-    except BaseException:  # noqa: BLE001
+    except BaseException:
         return ""
     return text[:limit] if _type(text) is _str else ""
 
@@ -103,7 +103,10 @@ def encode(obj: Any, max_str: int = 1 << 20) -> tuple[dict[str, Any], list[np.nd
             return {"t": "str", "v": o[:max_str]}
         if tp is _tuple or tp is _list:
             items = _list(_tuple.__iter__(o) if tp is _tuple else _list.__iter__(o))
-            return {"t": "tuple" if tp is _tuple else "list", "v": [enc(v, depth + 1) for v in items]}
+            return {
+                "t": "tuple" if tp is _tuple else "list",
+                "v": [enc(v, depth + 1) for v in items],
+            }
         if tp is _dict:
             pairs = []
             for k in _list(_dict.keys(o)):

@@ -16,6 +16,7 @@ Frame format (both pipes): 8-byte little-endian length, then a ``plain.pack`` pa
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import linecache
@@ -71,7 +72,7 @@ def _describe_exception(exc: BaseException) -> dict[str, Any]:
     tp = type(exc)
     try:
         message = str(exc)[:2000]
-    except BaseException:  # noqa: BLE001 - student __str__ may raise anything
+    except BaseException:
         message = "<exception message could not be shown>"
     name = tp.__name__ if tp.__module__ == "builtins" else f"{tp.__module__}.{tp.__qualname__}"
     return {
@@ -121,7 +122,7 @@ def _child(ex: dict[str, Any], fd: int, memory: int, cpu: int, compat: str) -> N
             try:
                 compiled = compile("\n" * (line - 1) + code, f"<cell {cell + 1}>", "exec")
                 exec(compiled, namespace)
-            except BaseException as exc:  # noqa: BLE001 - student code may raise SystemExit etc.
+            except BaseException as exc:
                 info = _describe_exception(exc)
                 info["cell"], info["line"] = cell, line
                 setup_errors.append(info)
@@ -149,7 +150,7 @@ def _child(ex: dict[str, Any], fd: int, memory: int, cpu: int, compat: str) -> N
             started = time.perf_counter()
             try:
                 out = fn(*passed)
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:
                 frame["status"] = "raised"
                 frame.update(_describe_exception(exc))
             else:
@@ -159,11 +160,17 @@ def _child(ex: dict[str, Any], fd: int, memory: int, cpu: int, compat: str) -> N
             frame["elapsed"] = time.perf_counter() - started
             try:
                 payload = pack(frame)
-            except BaseException as exc:  # noqa: BLE001 - e.g. MemoryError on a huge result
-                payload = pack({"kind": "case", "id": case["id"], "status": "unsendable",
-                                "message": f"{type(exc).__name__}: the result could not be sent back"})  # fmt: skip
+            except BaseException as exc:
+                payload = pack(
+                    {
+                        "kind": "case",
+                        "id": case["id"],
+                        "status": "unsendable",
+                        "message": f"{type(exc).__name__}: the result could not be sent back",
+                    }
+                )
             write(fd, payload)
-    except BaseException:  # noqa: BLE001
+    except BaseException:
         exit_now(70)
     exit_now(0)
 
@@ -174,10 +181,8 @@ def _child(ex: dict[str, Any], fd: int, memory: int, cpu: int, compat: str) -> N
 
 def _kill_group(pid: int) -> None:
     for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             target()
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 def run_exercise(ex: dict[str, Any], out: int, opts: dict[str, Any]) -> None:

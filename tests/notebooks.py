@@ -49,7 +49,11 @@ def submission(
     """A notebook: imports, ``before`` cells, each exercise (replaced/dropped), ``after`` cells."""
     sources = {**function_sources(), **(replace or {})}
     nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.cells.append(new_markdown_cell("# Building a Recurrent Neural Network - Step by Step"))
     nb.cells.append(new_code_cell(imports))
     nb.cells.extend(new_code_cell(c) for c in before)

@@ -42,7 +42,9 @@ def _assert_same(a: object, b: object, where: str) -> None:
         assert a == b, where
 
 
-def test_committed_golden_matches_the_reference(committed: golden.Golden, fresh: golden.Golden) -> None:
+def test_committed_golden_matches_the_reference(
+    committed: golden.Golden, fresh: golden.Golden
+) -> None:
     """Drift test: if this fails, run `grade golden build` and commit golden/."""
     for name in NAMES:
         old, new = committed.for_exercise(name), fresh.for_exercise(name)
@@ -50,7 +52,9 @@ def test_committed_golden_matches_the_reference(committed: golden.Golden, fresh:
         for a, b in zip(old, new, strict=True):
             assert (a.hidden, a.dims, a.label) == (b.hidden, b.dims, b.label)
             _assert_same(a.args, b.args, f"{name}/{a.id}/args (run `grade golden build`)")
-            _assert_same(a.expected, b.expected, f"{name}/{a.id}/expected (run `grade golden build`)")
+            _assert_same(
+                a.expected, b.expected, f"{name}/{a.id}/expected (run `grade golden build`)"
+            )
 
 
 def test_public_cases_reproduce_published_values(committed: golden.Golden) -> None:

@@ -32,8 +32,9 @@ def golden() -> golden_mod.Golden:
     return golden_mod.default()
 
 
-def grade_sources(cells: list[str], golden: golden_mod.Golden, tmp_path: Path,
-                  limits: Limits = LIMITS) -> dict[str, ExerciseResult]:  # fmt: skip
+def grade_sources(
+    cells: list[str], golden: golden_mod.Golden, tmp_path: Path, limits: Limits = LIMITS
+) -> dict[str, ExerciseResult]:
     extracted = extract_sources(list(enumerate(cells)))
     cases = {n: golden.for_exercise(n) for n in NAMES}
     launcher = basic_launcher(limits, child_env(tmp_path))
@@ -41,9 +42,17 @@ def grade_sources(cells: list[str], golden: golden_mod.Golden, tmp_path: Path,
     out: dict[str, ExerciseResult] = {}
     verdicts: dict[str, Status] = {}
     for spec in EXERCISES:
-        res = judge_exercise(spec, cases[spec.name], extracted[spec.name], raws.get(spec.name),
-                             points=spec.default_points, rtol=golden.rtol, atol=golden.atol,
-                             limits=limits, failing=verdicts)  # fmt: skip
+        res = judge_exercise(
+            spec,
+            cases[spec.name],
+            extracted[spec.name],
+            raws.get(spec.name),
+            points=spec.default_points,
+            rtol=golden.rtol,
+            atol=golden.atol,
+            limits=limits,
+            failing=verdicts,
+        )
         verdicts[spec.name] = res.status
         out[spec.name] = res
     return out
@@ -61,21 +70,43 @@ def test_reference_passes_everything(golden: golden_mod.Golden, tmp_path: Path) 
 
 
 HOSTILE = [
-    pytest.param("    while True:\n        pass\n", Status.TIMEOUT, "no result after", id="infinite-loop"),
-    pytest.param("    import time; time.sleep(60)\n", Status.TIMEOUT, "no result after", id="sleep"),
+    pytest.param(
+        "    while True:\n        pass\n", Status.TIMEOUT, "no result after", id="infinite-loop"
+    ),
+    pytest.param(
+        "    import time; time.sleep(60)\n", Status.TIMEOUT, "no result after", id="sleep"
+    ),
     pytest.param("    import sys; sys.exit(3)\n", Status.ERROR, "SystemExit", id="sys-exit"),
-    pytest.param("    raise KeyboardInterrupt\n", Status.ERROR, "KeyboardInterrupt", id="keyboard-interrupt"),
+    pytest.param(
+        "    raise KeyboardInterrupt\n", Status.ERROR, "KeyboardInterrupt", id="keyboard-interrupt"
+    ),
     pytest.param("    import os; os._exit(0)\n", Status.ERROR, "exited with code 0", id="os-exit"),
-    pytest.param("    import os, signal; os.kill(os.getpid(), signal.SIGSEGV)\n", Status.ERROR,
-                 "SIGSEGV", id="segfault"),
-    pytest.param("    import os, signal; os.kill(os.getppid(), signal.SIGKILL)\n", Status.ERROR,
-                 "ended unexpectedly", id="kills-its-parent"),
+    pytest.param(
+        "    import os, signal; os.kill(os.getpid(), signal.SIGSEGV)\n",
+        Status.ERROR,
+        "SIGSEGV",
+        id="segfault",
+    ),
+    pytest.param(
+        "    import os, signal; os.kill(os.getppid(), signal.SIGKILL)\n",
+        Status.ERROR,
+        "ended unexpectedly",
+        id="kills-its-parent",
+    ),
     pytest.param("    x = bytearray(8 << 30)\n", Status.ERROR, "MemoryError", id="memory-bomb"),
-    pytest.param("    x = [bytearray(1 << 20) for _ in range(4000)]\n", Status.ERROR, "MemoryError",
-                 id="feasible-memory-bomb"),
+    pytest.param(
+        "    x = [bytearray(1 << 20) for _ in range(4000)]\n",
+        Status.ERROR,
+        "MemoryError",
+        id="feasible-memory-bomb",
+    ),
     pytest.param("    print('x' * 10_000_000)\n", Status.PASSED, "", id="prints-a-lot"),
-    pytest.param("    import threading, time\n    threading.Thread(target=time.sleep, args=(100,)).start()\n",
-                 Status.PASSED, "", id="background-thread"),
+    pytest.param(
+        "    import threading, time\n    threading.Thread(target=time.sleep, args=(100,)).start()\n",
+        Status.PASSED,
+        "",
+        id="background-thread",
+    ),
 ]
 
 
@@ -84,22 +115,26 @@ def test_hostile_code_costs_only_its_exercise(
     inject: str, status: Status, message: str, golden: golden_mod.Golden, tmp_path: Path
 ) -> None:
     # Inject at the top of lstm_cell_backward's body; every other exercise must still pass.
-    src = reference_with("    (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters) = cache\n"
-                         "    n_x, m = xt.shape",
-                         inject + "    (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters)"
-                         " = cache\n    n_x, m = xt.shape")  # fmt: skip
+    src = reference_with(
+        "    (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters) = cache\n"
+        "    n_x, m = xt.shape",
+        inject + "    (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters)"
+        " = cache\n    n_x, m = xt.shape",
+    )
     results = grade_sources([src], golden, tmp_path)
     target = results["lstm_cell_backward"]
     assert target.status is status, target.reason
     assert message in target.reason
-    others = {n: r.status for n, r in results.items() if n not in ("lstm_cell_backward", "lstm_backward")}
+    others = {
+        n: r.status for n, r in results.items() if n not in ("lstm_cell_backward", "lstm_backward")
+    }
     assert set(others.values()) == {Status.PASSED}, others
 
 
 def test_returning_lying_objects_fails_without_fooling_the_grader(
     golden: golden_mod.Golden, tmp_path: Path
 ) -> None:
-    liar = '''
+    liar = """
 import numpy as np
 class Liar(np.ndarray):
     def __eq__(self, other): return True
@@ -111,7 +146,7 @@ class Anything:
     def __array__(self, *a, **k): raise RuntimeError("no")
 def rnn_cell_forward(xt, a_prev, parameters):
     return np.zeros((5, 10)).view(Liar), Anything(), (None,) * 4
-'''
+"""
     res = grade_sources([liar], golden, tmp_path)["rnn_cell_forward"]
     assert res.status is Status.FAILED
     assert "Liar" in res.reason or "not a plain numpy.ndarray" in res.reason
@@ -128,47 +163,64 @@ def test_patched_numpy_at_top_level_is_not_imported_into_the_exercise(
 def test_patching_numpy_inside_the_function_only_hurts_itself(
     golden: golden_mod.Golden, tmp_path: Path
 ) -> None:
-    src = reference_with("    ### START CODE HERE ###\n    a_next = np.tanh(",
-                         "    np.isclose = lambda *a, **k: True\n    np.allclose = np.isclose\n"
-                         "    ### START CODE HERE ###\n    a_next = np.tanh(0 * ")  # fmt: skip
+    src = reference_with(
+        "    ### START CODE HERE ###\n    a_next = np.tanh(",
+        "    np.isclose = lambda *a, **k: True\n    np.allclose = np.isclose\n"
+        "    ### START CODE HERE ###\n    a_next = np.tanh(0 * ",
+    )
     res = grade_sources([src], golden, tmp_path)
     assert res["rnn_cell_forward"].status is Status.FAILED
     assert res["lstm_cell_forward"].status is Status.PASSED
 
 
 def test_nan_outputs_are_reported(golden: golden_mod.Golden, tmp_path: Path) -> None:
-    src = reference_with("    yt_pred = softmax(np.dot(Wya, a_next) + by)\n    ### END",
-                         "    yt_pred = softmax(np.dot(Wya, a_next) + by) * np.nan\n    ### END")
+    src = reference_with(
+        "    yt_pred = softmax(np.dot(Wya, a_next) + by)\n    ### END",
+        "    yt_pred = softmax(np.dot(Wya, a_next) + by) * np.nan\n    ### END",
+    )
     res = grade_sources([src], golden, tmp_path)["rnn_cell_forward"]
     assert res.status is Status.FAILED and "NaN" in res.reason
 
 
 def test_huge_result_is_capped(golden: golden_mod.Golden, tmp_path: Path) -> None:
-    src = reference_with("    gradients = {\"dxt\": dxt, \"da_prev\": da_prev,",
-                         "    dxt = np.ones((4000, 4000))\n    gradients = {\"dxt\": dxt, \"da_prev\": da_prev,")
+    src = reference_with(
+        '    gradients = {"dxt": dxt, "da_prev": da_prev,',
+        '    dxt = np.ones((4000, 4000))\n    gradients = {"dxt": dxt, "da_prev": da_prev,',
+    )
     limits = Limits(call_timeout=5.0, result_bytes=16 << 20)
     res = grade_sources([src], golden, tmp_path, limits)["rnn_cell_backward"]
     assert res.status is Status.ERROR and "larger than 16 MiB" in res.reason
 
 
 def test_mutating_inputs_fails(golden: golden_mod.Golden, tmp_path: Path) -> None:
-    src = reference_with("    a_next = np.tanh(np.dot(Waa, a_prev) + np.dot(Wax, xt) + ba)\n",
-                         "    a_next = np.tanh(np.dot(Waa, a_prev) + np.dot(Wax, xt) + ba)\n    xt *= 1\n"
-                         "    a_prev[0, 0] = 7.0\n")  # fmt: skip
+    src = reference_with(
+        "    a_next = np.tanh(np.dot(Waa, a_prev) + np.dot(Wax, xt) + ba)\n",
+        "    a_next = np.tanh(np.dot(Waa, a_prev) + np.dot(Wax, xt) + ba)\n    xt *= 1\n"
+        "    a_prev[0, 0] = 7.0\n",
+    )
     res = grade_sources([src], golden, tmp_path)["rnn_cell_forward"]
     assert res.status is Status.FAILED
     assert "modified its input(s) a_prev" in res.reason
 
 
 def test_wrong_signature_is_an_error(golden: golden_mod.Golden, tmp_path: Path) -> None:
-    res = grade_sources(["def rnn_cell_forward(xt, parameters):\n    return None\n"], golden, tmp_path)
+    res = grade_sources(
+        ["def rnn_cell_forward(xt, parameters):\n    return None\n"], golden, tmp_path
+    )
     r = res["rnn_cell_forward"]
-    assert r.status is Status.ERROR and "cannot be called as rnn_cell_forward(xt, a_prev, parameters)" in r.reason
+    assert (
+        r.status is Status.ERROR
+        and "cannot be called as rnn_cell_forward(xt, a_prev, parameters)" in r.reason
+    )
 
 
-def test_exception_traceback_points_at_the_students_cell(golden: golden_mod.Golden, tmp_path: Path) -> None:
-    cells = ["import numpy as np\n", "x = 1\n\ndef rnn_cell_forward(xt, a_prev, parameters):\n"
-             "    return 1 / 0\n"]  # fmt: skip
+def test_exception_traceback_points_at_the_students_cell(
+    golden: golden_mod.Golden, tmp_path: Path
+) -> None:
+    cells = [
+        "import numpy as np\n",
+        "x = 1\n\ndef rnn_cell_forward(xt, a_prev, parameters):\n    return 1 / 0\n",
+    ]
     r = grade_sources(cells, golden, tmp_path)["rnn_cell_forward"]
     assert r.status is Status.ERROR and r.error is not None
     assert r.error.type == "ZeroDivisionError"
@@ -177,7 +229,9 @@ def test_exception_traceback_points_at_the_students_cell(golden: golden_mod.Gold
 
 def test_hidden_case_failures_do_not_leak_values(golden: golden_mod.Golden, tmp_path: Path) -> None:
     # Replays the public example whatever the input: right on the public case, wrong on hidden ones.
-    src = REFERENCE + '''
+    src = (
+        REFERENCE
+        + """
 _real = rnn_cell_forward
 def rnn_cell_forward(xt, a_prev, parameters):
     np.random.seed(1)
@@ -185,7 +239,8 @@ def rnn_cell_forward(xt, a_prev, parameters):
     p = {k: np.random.randn(*s) for k, s in [("Waa", (5, 5)), ("Wax", (5, 3)), ("Wya", (2, 5)),
                                                  ("ba", (5, 1)), ("by", (2, 1))]}
     return _real(xt2, a2, p)
-'''
+"""
+    )
     r = grade_sources([src], golden, tmp_path)["rnn_cell_forward"]
     assert r.status is Status.FAILED
     public = [c for c in r.checks if c.case == "public"]
@@ -205,9 +260,11 @@ def test_no_process_survives(golden: golden_mod.Golden, tmp_path: Path) -> None:
     import psutil
 
     before = {p.pid for p in psutil.Process(os.getpid()).children(recursive=True)}
-    src = reference_with("    Wax = parameters[\"Wax\"]\n    Waa = parameters[\"Waa\"]\n\n    ### START",
-                         "    import subprocess; subprocess.Popen(['sleep', '300'])\n"
-                         "    Wax = parameters[\"Wax\"]\n    Waa = parameters[\"Waa\"]\n\n    ### START")  # fmt: skip
+    src = reference_with(
+        '    Wax = parameters["Wax"]\n    Waa = parameters["Waa"]\n\n    ### START',
+        "    import subprocess; subprocess.Popen(['sleep', '300'])\n"
+        '    Wax = parameters["Wax"]\n    Waa = parameters["Waa"]\n\n    ### START',
+    )
     grade_sources([src], golden, tmp_path)
     after = {p.pid for p in psutil.Process(os.getpid()).children(recursive=True)}
     assert after <= before

@@ -15,8 +15,9 @@ from tests.notebooks import function_sources, mutate, submission, write
 
 pytestmark = pytest.mark.slow
 
-CONFIG = GradingConfig(limits=Limits(cell_timeout=5, notebook_timeout=40, call_timeout=5,
-                                     memory_bytes=1 << 30))  # fmt: skip
+CONFIG = GradingConfig(
+    limits=Limits(cell_timeout=5, notebook_timeout=40, call_timeout=5, memory_bytes=1 << 30)
+)
 SRC = function_sources()
 
 
@@ -41,31 +42,41 @@ def _matmul_everywhere(src: str) -> str:
 
 
 STYLES = {
-    "matmul-operator": {n: _matmul_everywhere(SRC[n])
-                        for n in ("rnn_cell_forward", "lstm_cell_forward", "rnn_cell_backward")},
+    "matmul-operator": {
+        n: _matmul_everywhere(SRC[n])
+        for n in ("rnn_cell_forward", "lstm_cell_forward", "rnn_cell_backward")
+    },
     "vstack-and-split-blocks": {
         "lstm_cell_forward": mutate(
-            mutate(SRC["lstm_cell_forward"], "concat = np.concatenate((a_prev, xt), axis=0)",
-                   "concat = np.vstack([a_prev, xt])\n    n_a = a_prev.shape[0]"),
+            mutate(
+                SRC["lstm_cell_forward"],
+                "concat = np.concatenate((a_prev, xt), axis=0)",
+                "concat = np.vstack([a_prev, xt])\n    n_a = a_prev.shape[0]",
+            ),
             "ft = sigmoid(np.dot(Wf, concat) + bf)",
-            "ft = sigmoid(Wf[:, :n_a] @ a_prev + Wf[:, n_a:] @ xt + bf)"),
+            "ft = sigmoid(Wf[:, :n_a] @ a_prev + Wf[:, n_a:] @ xt + bf)",
+        ),
     },
     "vectorised-loops": {
         "rnn_forward": mutate(
             SRC["rnn_forward"],
             "        a[:, :, t] = a_next\n        y_pred[:, :, t] = yt_pred\n",
-            "        a[..., t], y_pred[..., t] = a_next, yt_pred\n"),
+            "        a[..., t], y_pred[..., t] = a_next, yt_pred\n",
+        ),
         "rnn_backward": mutate(
-            SRC["rnn_backward"], "        dba += gradients[\"dba\"]\n",
-            "        dba = dba + gradients[\"dba\"].reshape(n_a, 1)\n"),
+            SRC["rnn_backward"],
+            '        dba += gradients["dba"]\n',
+            '        dba = dba + gradients["dba"].reshape(n_a, 1)\n',
+        ),
     },
     "own-stable-softmax-no-course-imports": {
         "rnn_cell_forward": "def stable_softmax(z):\n    e = np.exp(z - z.max(axis=0))\n"
-        "    return e / e.sum(axis=0)\n\n" + SRC["rnn_cell_forward"].replace("softmax(", "stable_softmax("),
+        "    return e / e.sum(axis=0)\n\n"
+        + SRC["rnn_cell_forward"].replace("softmax(", "stable_softmax("),
         "lstm_cell_forward": "def sigmoid(z):\n    return 0.5 * (1 + np.tanh(z / 2))\n\n"
         + SRC["lstm_cell_forward"].replace("softmax(", "stable_softmax("),
     },
-}  # fmt: skip
+}
 
 
 for _style in STYLES.values():
@@ -112,33 +123,88 @@ CELL_DEPENDENTS = {
 MISTAKES = [
     ("missing-bias", "rnn_cell_forward", "np.dot(Wax, xt) + ba)", "np.dot(Wax, xt))"),
     ("wrong-activation", "rnn_cell_forward", "a_next = np.tanh(", "a_next = sigmoid("),
-    ("softmax-axis", "rnn_cell_forward", "yt_pred = softmax(np.dot(Wya, a_next) + by)",
-     "z = np.dot(Wya, a_next) + by\n    yt_pred = np.exp(z) / np.sum(np.exp(z), axis=1, keepdims=True)"),
-    ("yt-from-a-prev", "rnn_cell_forward", "softmax(np.dot(Wya, a_next) + by)",
-     "softmax(np.dot(Wya, a_prev) + by)"),
-    ("cache-order", "rnn_cell_forward", "cache = (a_next, a_prev, xt, parameters)",
-     "cache = (a_prev, a_next, xt, parameters)"),
-    ("concat-order", "lstm_cell_forward", "np.concatenate((a_prev, xt), axis=0)",
-     "np.concatenate((xt, a_prev), axis=0)"),
-    ("gates-swapped", "lstm_cell_forward", "c_next = ft * c_prev + it * cct", "c_next = it * c_prev + ft * cct"),
-    ("cache-length", "lstm_cell_forward", "cache = (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters)",
-     "cache = (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt)"),
-    ("a0-reused", "rnn_forward", "rnn_cell_forward(xt, a_next, parameters)", "rnn_cell_forward(xt, a0, parameters)"),
+    (
+        "softmax-axis",
+        "rnn_cell_forward",
+        "yt_pred = softmax(np.dot(Wya, a_next) + by)",
+        "z = np.dot(Wya, a_next) + by\n    yt_pred = np.exp(z) / np.sum(np.exp(z), axis=1, keepdims=True)",
+    ),
+    (
+        "yt-from-a-prev",
+        "rnn_cell_forward",
+        "softmax(np.dot(Wya, a_next) + by)",
+        "softmax(np.dot(Wya, a_prev) + by)",
+    ),
+    (
+        "cache-order",
+        "rnn_cell_forward",
+        "cache = (a_next, a_prev, xt, parameters)",
+        "cache = (a_prev, a_next, xt, parameters)",
+    ),
+    (
+        "concat-order",
+        "lstm_cell_forward",
+        "np.concatenate((a_prev, xt), axis=0)",
+        "np.concatenate((xt, a_prev), axis=0)",
+    ),
+    (
+        "gates-swapped",
+        "lstm_cell_forward",
+        "c_next = ft * c_prev + it * cct",
+        "c_next = it * c_prev + ft * cct",
+    ),
+    (
+        "cache-length",
+        "lstm_cell_forward",
+        "cache = (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters)",
+        "cache = (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt)",
+    ),
+    (
+        "a0-reused",
+        "rnn_forward",
+        "rnn_cell_forward(xt, a_next, parameters)",
+        "rnn_cell_forward(xt, a0, parameters)",
+    ),
     ("zeros-start", "lstm_forward", "    a_next = a0\n", "    a_next = np.zeros((n_a, m))\n"),
-    ("c-view-aliasing", "lstm_forward", "    c_next = np.zeros((n_a, m))\n", "    c_next = c[:, :, 0]\n"),
+    (
+        "c-view-aliasing",
+        "lstm_forward",
+        "    c_next = np.zeros((n_a, m))\n",
+        "    c_next = c[:, :, 0]\n",
+    ),
     ("return-order", "lstm_forward", "return a, y, c, caches", "return a, c, y, caches"),
-    ("hard-coded-shapes", "rnn_forward", "a = np.zeros((n_a, m, T_x))", "a = np.zeros((5, 10, T_x))"),
-    ("dtanh-from-a-prev", "rnn_cell_backward", "dtanh = (1 - a_next**2) * da_next",
-     "dtanh = (1 - a_prev**2) * da_next"),
-    ("missing-keepdims", "lstm_cell_backward", "dbf = np.sum(dft, axis=1, keepdims=True)",
-     "dbf = np.sum(dft, axis=1)"),
+    (
+        "hard-coded-shapes",
+        "rnn_forward",
+        "a = np.zeros((n_a, m, T_x))",
+        "a = np.zeros((5, 10, T_x))",
+    ),
+    (
+        "dtanh-from-a-prev",
+        "rnn_cell_backward",
+        "dtanh = (1 - a_next**2) * da_next",
+        "dtanh = (1 - a_prev**2) * da_next",
+    ),
+    (
+        "missing-keepdims",
+        "lstm_cell_backward",
+        "dbf = np.sum(dft, axis=1, keepdims=True)",
+        "dbf = np.sum(dft, axis=1)",
+    ),
     ("no-accumulation", "rnn_backward", 'dWax += gradients["dWax"]', 'dWax = gradients["dWax"]'),
-    ("state-not-propagated", "lstm_backward", 'dc_prevt = gradients["dc_prev"]', "dc_prevt = dc_prevt"),
+    (
+        "state-not-propagated",
+        "lstm_backward",
+        'dc_prevt = gradients["dc_prev"]',
+        "dc_prevt = dc_prevt",
+    ),
     ("full-W-transpose", "lstm_cell_backward", "np.dot(Wo[:, :n_a].T, dot)", "np.dot(Wo.T, dot)"),
-]  # fmt: skip
+]
 
 
-@pytest.mark.parametrize(("exercise", "old", "new"), [pytest.param(*m[1:], id=m[0]) for m in MISTAKES])
+@pytest.mark.parametrize(
+    ("exercise", "old", "new"), [pytest.param(*m[1:], id=m[0]) for m in MISTAKES]
+)
 def test_single_mistake_costs_only_the_affected_exercises(
     exercise: str, old: str, new: str, tmp_path: Path
 ) -> None:
@@ -176,21 +242,33 @@ def test_syntax_error_costs_only_that_cell(tmp_path: Path) -> None:
 
 
 def test_wrong_signature_and_raising(tmp_path: Path) -> None:
-    nb = submission({
-        "rnn_cell_backward": "def rnn_cell_backward(da_next):\n    return {}\n",
-        "lstm_cell_forward": SRC["lstm_cell_forward"].replace(
-            "    ### START CODE HERE ###", "    raise ValueError('not done yet')\n    ### START CODE HERE ###"),
-    })  # fmt: skip
+    nb = submission(
+        {
+            "rnn_cell_backward": "def rnn_cell_backward(da_next):\n    return {}\n",
+            "lstm_cell_forward": SRC["lstm_cell_forward"].replace(
+                "    ### START CODE HERE ###",
+                "    raise ValueError('not done yet')\n    ### START CODE HERE ###",
+            ),
+        }
+    )
     result = grade(nb, tmp_path)
     assert statuses(result)["rnn_cell_backward"] is Status.ERROR
     assert statuses(result)["lstm_cell_forward"] is Status.ERROR
     assert "ValueError: not done yet" in result.exercise("lstm_cell_forward").reason
-    assert not_passed(result) == {"rnn_cell_backward", "rnn_backward", "lstm_cell_forward", "lstm_forward"}
+    assert not_passed(result) == {
+        "rnn_cell_backward",
+        "rnn_backward",
+        "lstm_cell_forward",
+        "lstm_forward",
+    }
 
 
 def test_missing_exercises_are_reported_missing(tmp_path: Path) -> None:
     result = grade(submission(drop=("rnn_backward", "lstm_backward")), tmp_path)
-    assert {n for n, s in statuses(result).items() if s is Status.MISSING} == {"rnn_backward", "lstm_backward"}
+    assert {n for n, s in statuses(result).items() if s is Status.MISSING} == {
+        "rnn_backward",
+        "lstm_backward",
+    }
     assert result.score == 80
 
 
@@ -199,21 +277,37 @@ def test_missing_exercises_are_reported_missing(tmp_path: Path) -> None:
 
 TOP_LEVEL = [
     pytest.param("while True:\n    pass\n", CellStatus.TIMEOUT, id="infinite-loop"),
-    pytest.param("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n",
-                 CellStatus.TIMEOUT, id="ignores-sigint"),
+    pytest.param(
+        "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n",
+        CellStatus.TIMEOUT,
+        id="ignores-sigint",
+    ),
     pytest.param("import os\nos._exit(1)\n", CellStatus.KERNEL_DIED, id="os-exit"),
-    pytest.param("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n", CellStatus.KERNEL_DIED,
-                 id="killed-kernel"),
+    pytest.param(
+        "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n",
+        CellStatus.KERNEL_DIED,
+        id="killed-kernel",
+    ),
     pytest.param("import sys\nsys.exit(2)\n", CellStatus.ERROR, id="sys-exit"),
-    pytest.param("for _ in range(200):\n    print('x' * 100_000)\n", CellStatus.OUTPUT_LIMIT, id="print-flood"),
+    pytest.param(
+        "for _ in range(200):\n    print('x' * 100_000)\n",
+        CellStatus.OUTPUT_LIMIT,
+        id="print-flood",
+    ),
     pytest.param("x = bytearray(16 << 30)\n", CellStatus.ERROR, id="memory-bomb"),
-    pytest.param("import numpy as np\nnp.allclose = lambda *a, **k: True\nnp.isclose = np.allclose\n"
-                 "np.testing.assert_allclose = lambda *a, **k: None\n", CellStatus.OK, id="patched-numpy"),
-]  # fmt: skip
+    pytest.param(
+        "import numpy as np\nnp.allclose = lambda *a, **k: True\nnp.isclose = np.allclose\n"
+        "np.testing.assert_allclose = lambda *a, **k: None\n",
+        CellStatus.OK,
+        id="patched-numpy",
+    ),
+]
 
 
 @pytest.mark.parametrize(("cell", "cell_status"), TOP_LEVEL)
-def test_hostile_top_level_cell_costs_nothing_else(cell: str, cell_status: CellStatus, tmp_path: Path) -> None:
+def test_hostile_top_level_cell_costs_nothing_else(
+    cell: str, cell_status: CellStatus, tmp_path: Path
+) -> None:
     # The hostile cell sits between the exercises; with a wrong rnn_cell_forward that a patched
     # numpy would like to hide.
     sources = dict(SRC)

@@ -62,16 +62,43 @@ def _forge(header: object, blob: bytes = b"") -> bytes:
         pytest.param(b"\x80\x04K\x01.", id="a-pickle"),
         pytest.param(plain.pack([1, 2])[:-1], id="truncated"),
         pytest.param(plain.pack(np.ones(3)) + b"x", id="trailing-bytes"),
-        pytest.param(_forge({"tree": {"t": "array", "i": 0}, "arrays": [
-            {"dtype": "|O", "shape": [1], "nbytes": 8}]}, b"\0" * 8), id="object-dtype"),
-        pytest.param(_forge({"tree": {"t": "array", "i": 0}, "arrays": [
-            {"dtype": "[('a', '<f8')]", "shape": [1], "nbytes": 8}]}, b"\0" * 8), id="structured-dtype"),
-        pytest.param(_forge({"tree": {"t": "array", "i": 0}, "arrays": [
-            {"dtype": "<f8", "shape": [10**12], "nbytes": 8}]}, b"\0" * 8), id="lying-shape"),
+        pytest.param(
+            _forge(
+                {
+                    "tree": {"t": "array", "i": 0},
+                    "arrays": [{"dtype": "|O", "shape": [1], "nbytes": 8}],
+                },
+                b"\0" * 8,
+            ),
+            id="object-dtype",
+        ),
+        pytest.param(
+            _forge(
+                {
+                    "tree": {"t": "array", "i": 0},
+                    "arrays": [{"dtype": "[('a', '<f8')]", "shape": [1], "nbytes": 8}],
+                },
+                b"\0" * 8,
+            ),
+            id="structured-dtype",
+        ),
+        pytest.param(
+            _forge(
+                {
+                    "tree": {"t": "array", "i": 0},
+                    "arrays": [{"dtype": "<f8", "shape": [10**12], "nbytes": 8}],
+                },
+                b"\0" * 8,
+            ),
+            id="lying-shape",
+        ),
         pytest.param(_forge({"tree": {"t": "array", "i": 3}, "arrays": []}), id="bad-index"),
-        pytest.param(_forge({"tree": {"t": "exec", "v": "import os"}, "arrays": []}), id="unknown-node"),
-        pytest.param(_forge({"tree": {"t": "float", "v": "1e" + "9" * 100}, "arrays": []}),
-                     id="absurd-float"),
+        pytest.param(
+            _forge({"tree": {"t": "exec", "v": "import os"}, "arrays": []}), id="unknown-node"
+        ),
+        pytest.param(
+            _forge({"tree": {"t": "float", "v": "1e" + "9" * 100}, "arrays": []}), id="absurd-float"
+        ),
         pytest.param(plain.MAGIC + struct.pack("<Q", 1 << 40), id="huge-header-length"),
         pytest.param(_forge({"arrays": []}).replace(b"{", b"[" * 5000, 1), id="deep-json"),
     ],
