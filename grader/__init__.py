@@ -7,6 +7,8 @@ Library API (the CLI is a thin layer over it)::
     print(result.score, result.to_dict())
 """
 
+from typing import Any
+
 from grader.models import (
     CellOutcome,
     CellStatus,
@@ -33,7 +35,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):  # type: ignore[no-untyped-def]
+def __getattr__(name: str) -> Any:
     # Lazy: importing the package (e.g. for its models) must not pull in nbclient.
     if name == "grade_notebook":
         from grader.pipeline import grade_notebook
