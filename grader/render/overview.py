@@ -1,0 +1,139 @@
+"""The class overview page (``index.html`` of ``grade batch``).
+
+Self-contained: one HTML file with inline CSS and inline SVG, no JavaScript, no CDN, so it can be
+opened from a zip or an LMS attachment. Everything student-controlled goes through jinja2's
+autoescape; links are relative to the output directory.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from grader.cache import atomic_write
+from grader.integrity import Flag
+from grader.models import GradeResult, Status
+from grader.render.gradebook import reason
+from grader.resources import data_dir, version
+from grader.spec import NAMES
+
+TEMPLATE = "overview.html.j2"
+BINS = 10
+
+
+@dataclass(frozen=True)
+class Row:
+    """One graded notebook as the overview shows it."""
+
+    file: str  #: path relative to the batch directory
+    report: str  #: href of its HTML report, relative to the overview
+    json: str  #: href of its JSON result
+    result: GradeResult
+
+
+def _histogram(rows: Sequence[Row]) -> list[dict[str, Any]]:
+    counts = [0] * BINS
+    for row in rows:
+        r = row.result
+        if r.status == "graded" and r.max_score > 0:
+            frac = min(max(r.score / r.max_score, 0.0), 1.0)
+            counts[min(int(frac * BINS), BINS - 1)] += 1
+    top = max(counts) or 1
+    width, height, gap = 48, 160, 6
+    bars = []
+    for i, c in enumerate(counts):
+        h = round(height * c / top)
+        lo, hi = i * 100 // BINS, (i + 1) * 100 // BINS
+        bars.append(
+            {
+                "x": i * (width + gap) + 30,
+                "y": 10 + height - h,
+                "w": width,
+                "h": h,
+                "count": c,
+                "label": f"{lo}–{hi}%" if i < BINS - 1 else f"{lo}–100%",
+            }
+        )
+    return bars
+
+
+def _exercise_stats(rows: Sequence[Row]) -> list[dict[str, Any]]:
+    graded = [r.result for r in rows if r.result.status == "graded"]
+    stats = []
+    for name in NAMES:
+        counts: Counter[str] = Counter()
+        for res in graded:
+            try:
+                counts[res.exercise(name).status.value] += 1
+            except KeyError:
+                counts["missing"] += 1
+        total = len(graded)
+        rate = counts["passed"] / total if total else 0.0
+        stats.append({"name": name, "rate": rate, "pct": round(100 * rate), "counts": counts,
+                      "total": total})  # fmt: skip
+    return stats
+
+
+def _mistakes(rows: Sequence[Row], limit: int = 12) -> list[dict[str, Any]]:
+    seen: Counter[tuple[str, str]] = Counter()
+    fixes: dict[tuple[str, str], str] = {}
+    for row in rows:
+        for ex in row.result.exercises:
+            if ex.diagnosis is not None:
+                key = (ex.name, ex.diagnosis.title)
+                seen[key] += 1
+                fixes.setdefault(key, ex.diagnosis.fix)
+    return [
+        {"exercise": ex, "title": title, "count": n, "fix": fixes[(ex, title)]}
+        for (ex, title), n in seen.most_common(limit)
+    ]
+
+
+def render_overview(
+    rows: Sequence[Row], *, flags: Sequence[Flag] = (), title: str = "RNN assignment"
+) -> str:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(data_dir("templates"))),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,  # a template typo fails tests, not silently renders ""
+    )
+    graded = [r for r in rows if r.result.status == "graded"]
+    scores = sorted(r.result.score / r.result.max_score for r in graded if r.result.max_score)
+    links = {r.file: r.report for r in rows}
+    return env.get_template(TEMPLATE).render(
+        title=title,
+        rows=rows,
+        n=len(rows),
+        n_graded=len(graded),
+        n_passed=sum(r.result.passed for r in rows),
+        median=round(100 * scores[len(scores) // 2]) if scores else None,
+        bars=_histogram(rows),
+        exercises=_exercise_stats(rows),
+        mistakes=_mistakes(rows),
+        invalid=[r for r in rows if r.result.status != "graded"],
+        timeouts=[
+            (r, [e.name for e in r.result.exercises if e.status is Status.TIMEOUT])
+            for r in graded
+            if any(e.status is Status.TIMEOUT for e in r.result.exercises)
+        ],
+        flags=[
+            {"members": [(m, links.get(m)) for m in f.members], "exercises": f.exercises}
+            for f in flags
+        ],
+        reason=reason,
+        names=NAMES,
+        version=version(),
+        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+
+
+def write_overview(
+    rows: Sequence[Row], path: Path, *, flags: Sequence[Flag] = (), title: str = "RNN assignment"
+) -> None:
+    atomic_write(Path(path), render_overview(rows, flags=flags, title=title))

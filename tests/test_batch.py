@@ -1,0 +1,213 @@
+"""grade batch: discovery, output names, overview, and (slow) real batches incl. interruption."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.batch import assign_stems, discover
+from grader.cli import main
+from grader.integrity import Flag
+from grader.models import ExerciseResult, GradeResult, Status
+from grader.render.overview import Row, render_overview
+from grader.spec import EXERCISES, NAMES
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+# --------------------------------------------------------------------------------------------
+# unit
+
+
+def test_discover_is_recursive_sorted_and_skips_checkpoints(tmp_path: Path) -> None:
+    for rel in ["b.ipynb", "a/z.ipynb", "a/.ipynb_checkpoints/z-checkpoint.ipynb",
+                ".hidden/x.ipynb", "notes.txt", "A.ipynb"]:  # fmt: skip
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("{}")
+    got = [p.relative_to(tmp_path).as_posix() for p in discover(tmp_path)]
+    assert got == ["A.ipynb", "a/z.ipynb", "b.ipynb"]
+
+
+@pytest.mark.parametrize(
+    ("files", "stems"),
+    [
+        pytest.param(["x/hw.ipynb", "y/hw.ipynb", "z.ipynb"], ["x__hw", "y__hw", "z"], id="collide"),
+        pytest.param(["Hw.ipynb", "sub/hw.ipynb"], ["Hw", "sub__hw"], id="case-insensitive"),
+        pytest.param(["index.ipynb", "gradebook.ipynb"], ["nb_index", "nb_gradebook"], id="reserved"),
+        pytest.param(["a b/ü?.ipynb"], ["ü"], id="unsafe-chars"),
+        pytest.param(["a__b.ipynb", "a/b.ipynb", "c/b.ipynb"], ["a__b", "a__b-2", "c__b"], id="join"),
+    ],
+)
+def test_assign_stems(files: list[str], stems: list[str]) -> None:
+    assert assign_stems(files) == stems
+    assert assign_stems(files) == assign_stems(list(files))  # deterministic
+
+
+def _result(name: str, score_of: dict[str, Status]) -> GradeResult:
+    exs = tuple(
+        ExerciseResult(s.name, score_of.get(s.name, Status.PASSED),
+                       s.default_points if score_of.get(s.name, Status.PASSED) is Status.PASSED
+                       else 0.0, s.default_points)
+        for s in EXERCISES
+    )  # fmt: skip
+    return GradeResult(name, "graded", None, sum(e.score for e in exs), 100.0, exs)
+
+
+def test_overview_counts_escapes_and_links() -> None:
+    evil = "<script>alert(1)</script>.ipynb"
+    rows = [
+        Row("a.ipynb", "a.html", "a.json", _result("a.ipynb", {})),
+        Row(evil, "evil.html", "evil.json", _result(evil, {"rnn_forward": Status.TIMEOUT})),
+        Row("bad.ipynb", "bad.html", "bad.json",
+            GradeResult("bad.ipynb", "invalid", "bad.ipynb: is not valid JSON", 0.0, 0.0)),
+    ]  # fmt: skip
+    page = render_overview(rows, flags=[Flag(("a.ipynb", evil), ("lstm_forward",))])
+    assert "<script>alert" not in page and "&lt;script&gt;" in page
+    assert "<script" not in page.lower() and "http" not in page.replace("http://www.w3.org", "")
+    for href in ("a.html", "evil.html", "bad.html", "a.json"):
+        assert f'href="{href}"' in page
+    assert "is not valid JSON" in page  # invalid listed with its reason
+    assert page.count("<rect") == 10  # histogram bins
+    assert "85 notebook" not in page
+    # pass rate of rnn_forward: 1 of 2 graded notebooks
+    assert "50%" in page and "Integrity hints (1)" in page and "Timed out (1)" in page
+
+
+def test_usage_errors_are_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["batch", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no such directory" in err[0]
+    (tmp_path / "empty").mkdir()
+    assert main(["batch", str(tmp_path / "empty"), "--out", str(tmp_path / "o")]) == 2
+    assert "no *.ipynb" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------
+# slow: real notebooks, real pipeline
+
+
+def solved() -> nbformat.NotebookNode:
+    from grader.stubgen import render_solved
+
+    return render_solved()
+
+
+def mutate(nb: nbformat.NotebookNode, old: str, new: str) -> nbformat.NotebookNode:
+    nb = copy.deepcopy(nb)
+    hits = 0
+    for cell in nb.cells:
+        if cell.cell_type == "code" and old in cell.source:
+            cell.source = cell.source.replace(old, new, 1)
+            hits += 1
+    assert hits, old
+    return nb
+
+
+BUG = ("np.dot(Waa, a_prev) + np.dot(Wax, xt) + ba", "np.dot(Wax, xt) + ba")
+
+
+def make_class(root: Path) -> None:
+    nb = solved()
+    nbformat.write(nb, root / "good.ipynb")
+    (root / "sub").mkdir()
+    nbformat.write(mutate(nb, *BUG), root / "sub" / "buggy.ipynb")
+    (root / "bad.ipynb").write_text("not json")
+    hostile = copy.deepcopy(nb)
+    # kills whatever started its kernel (our worker, unless the sandbox hides it), then exits
+    hostile.cells.append(nbformat.v4.new_code_cell(
+        "import os, signal\ntry:\n    os.kill(os.getppid(), signal.SIGKILL)\nexcept Exception:\n"
+        "    pass\nos._exit(1)"))  # fmt: skip
+    nbformat.write(hostile, root / "sub" / "good.ipynb")
+
+
+@pytest.mark.slow
+def test_mixed_batch_writes_every_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import jsonschema
+    import xmlschema
+    from test_render_gradescope import SCHEMA as GS_SCHEMA
+    from test_render_junit import JUNIT_XSD
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    make_class(src)
+    args = ["batch", str(src), "--out", str(out), "--jobs", "2", "--junit",
+            str(tmp_path / "junit.xml"), "--gradescope", str(tmp_path / "gs")]  # fmt: skip
+    assert main(args) == 0
+    stems = {"bad": "bad.ipynb", "good": "good.ipynb", "buggy": "sub/buggy.ipynb",
+             "sub__good": "sub/good.ipynb"}  # fmt: skip
+    for stem in stems:
+        assert (out / f"{stem}.html").stat().st_size > 0
+        data = json.loads((out / f"{stem}.json").read_text())
+        assert data["notebook"] == str(src / stems[stem])
+    results = {s: json.loads((out / f"{s}.json").read_text()) for s in stems}
+    assert results["bad"]["status"] == "invalid" and "JSON" in results["bad"]["error"]
+    assert results["good"]["score"] == results["good"]["max_score"] > 0
+    buggy = {e["name"]: e["status"] for e in results["buggy"]["exercises"]}
+    assert buggy["rnn_cell_forward"] == "failed" and buggy["lstm_forward"] == "passed"
+    hostile = results["sub__good"]
+    assert hostile["status"] == "graded" or "grading process died" in hostile["error"]
+
+    with open(out / "gradebook.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert sorted(r["file"] for r in rows) == sorted(stems.values())
+    assert set(rows[0]) == {"file", *NAMES, "total", "max", "status", "reason"}
+    page = (out / "index.html").read_text()
+    assert all(f'href="{s}.html"' in page for s in stems)
+    assert "<script" not in page
+    xmlschema.XMLSchema(JUNIT_XSD).validate(str(tmp_path / "junit.xml"))
+    for stem in stems:
+        jsonschema.validate(json.loads((tmp_path / "gs" / f"{stem}.json").read_text()), GS_SCHEMA)
+
+    # Re-run: nothing changed, so nothing that got a real result is graded again.
+    mtimes = {s: (out / f"{s}.json").stat().st_mtime_ns for s in stems}
+    capsys.readouterr()
+    assert main(["batch", str(src), "--out", str(out), "--quiet"]) == 0
+    summary = capsys.readouterr().err
+    retried = hostile["status"] != "graded"  # grader-side failures are retried, not cached
+    assert f"{int(retried)} graded, {4 - int(retried)} from cache" in summary
+    for stem in ("bad", "good", "buggy"):
+        assert (out / f"{stem}.json").stat().st_mtime_ns == mtimes[stem]
+
+
+@pytest.mark.slow
+def test_interrupted_batch_resumes(tmp_path: Path) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    nb = solved()
+    for name in ("n1", "n2", "n3"):
+        sub = mutate(nb, *BUG) if name == "n2" else copy.deepcopy(nb)
+        sub.cells.append(nbformat.v4.new_markdown_cell(name))  # distinct bytes, distinct keys
+        nbformat.write(sub, src / f"{name}.ipynb")
+    cmd = [sys.executable, "-m", "grader", "batch", str(src), "--out", str(out), "--jobs", "1"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list((out / ".cache").glob("*.json.gz")) and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "run the same command again" in err
+    finished = {p.stem for p in out.glob("n*.json")}
+    assert finished and finished != {"n1", "n2", "n3"}
+    assert not list(out.glob(".*.tmp")) and not list(out.glob("*.tmp"))
+    before = {s: (out / f"{s}.json").stat().st_mtime_ns for s in finished}
+
+    done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    n_cached = len(finished)
+    assert f"{3 - n_cached} graded, {n_cached} from cache" in done.stderr
+    assert {p.stem for p in out.glob("n*.json")} == {"n1", "n2", "n3"}
+    assert all((out / f"{s}.json").stat().st_mtime_ns == t for s, t in before.items())
+    assert (out / "gradebook.csv").read_text().count("\n") == 4
