@@ -159,7 +159,8 @@ def _grade_one(argv: Sequence[str]) -> int:
     print(
         render_terminal(
             result, color=use_color(sys.stdout), report_path=str(report) if report else None
-        )
+        ),
+        end="",
     )
     _ = invalid_result  # the invalid path is produced inside grade_notebook
     return ExitCode.OK if result.passed else ExitCode.NOT_PASSED

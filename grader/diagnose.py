@@ -225,8 +225,14 @@ def diagnose(
     catalogue: Catalogue,
     rtol: float,
     atol: float,
+    expected: Mapping[str, Any] | None = None,
 ) -> Diagnosis | None:
     """The known mistake explaining ``outputs`` (case id -> the student's decoded output), if any.
+
+    With ``expected`` (case id -> the reference output), a variant also explains a case when every
+    top-level output that differs from the reference equals the variant's (the student made the
+    mistake in one line of several: ``dbf`` without keepdims but ``dbi`` right). Every difference
+    must still be explained, so two unrelated mistakes give no hint.
 
     A case where the student's call raised may be given as ``Raised`` or as an ``ErrorInfo`` of
     kind "exception". A variant matches when it agrees with the student on every case both have
@@ -234,22 +240,54 @@ def diagnose(
     agreeing on more telling cases wins; a tie gives None. Never raises.
     """
     try:
-        best: list[tuple[int, Variant]] = []
+        best: list[tuple[tuple[int, int], Variant]] = []
         for variant in catalogue.for_exercise(exercise):
             shared = [cid for cid in variant.outputs if cid in outputs]
             telling = sum(1 for cid in shared if cid in variant.differs)
             if telling == 0:
                 continue
-            if all(_same(outputs[cid], variant.outputs[cid], rtol, atol) for cid in shared):
-                best.append((telling, variant))
+            ref = expected or {}
+            if all(
+                _explains(outputs[cid], variant.outputs[cid], ref.get(cid), rtol, atol)
+                for cid in shared
+            ):
+                # A variant that reproduces the outputs exactly beats one that explains them
+                # only partly (dc_prev alone vs every gradient downstream of dc).
+                exact = sum(
+                    1 for cid in shared if _same(outputs[cid], variant.outputs[cid], rtol, atol)
+                )
+                best.append(((exact, telling), variant))
         if not best:
             return None
-        best.sort(key=lambda tv: -tv[0])
+        best.sort(key=lambda tv: (-tv[0][0], -tv[0][1]))
         if len(best) > 1 and best[0][0] == best[1][0]:
             return None
         return best[0][1].diagnosis()
     except Exception:  # a hint must never break grading
         return None
+
+
+def _explains(got: Any, want: Any, ref: Any, rtol: float, atol: float) -> bool:
+    """``got`` equals the variant, or differs from the reference only where the variant does."""
+    if _same(got, want, rtol, atol):
+        return True
+    if ref is None or isinstance(want, Raised):
+        return False
+    if isinstance(ref, dict) and isinstance(got, dict) and isinstance(want, dict):
+        if set(got) != set(ref) or set(want) != set(ref):
+            return False
+        keys: list[Any] = list(ref)
+    elif (
+        isinstance(ref, (tuple, list))
+        and isinstance(got, (tuple, list))
+        and isinstance(want, (tuple, list))
+        and len(got) == len(ref) == len(want)
+    ):
+        keys = list(range(len(ref)))
+    else:
+        return False
+    diffs = [k for k in keys if not _same(got[k], ref[k], rtol, atol)]
+    return bool(diffs) and all(_same(got[k], want[k], rtol, atol) for k in diffs)
 
 
 def _same(got: Any, want: Any, rtol: float, atol: float) -> bool:

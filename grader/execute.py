@@ -38,7 +38,7 @@ from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionComplete, DeadKernelError
-from traitlets import List, Unicode
+from traitlets import Integer, List, Unicode
 
 from grader.config import Limits
 from grader.errors import InfrastructureError
@@ -103,6 +103,7 @@ def execute_notebook(
     *,
     env: Mapping[str, str] | None = None,
     kernel_cmd_prefix: Sequence[str] = (),
+    owner: int | None = None,
 ) -> ExecutionLog:
     """Run every code cell of ``nb`` in a fresh kernel whose cwd is ``workdir``.
 
@@ -110,12 +111,16 @@ def execute_notebook(
     ``workdir``; ``kernel_cmd_prefix`` is prepended to the kernel command (e.g. ``unshare``,
     ``setpriv``, ``bwrap``). Safe to call from any thread: it runs its own event loop and installs
     no signal handlers. Raises :class:`InfrastructureError` only when no kernel can start.
+
+    ``owner`` is the uid the kernel runs as when the prefix switches uid (``grader.sandbox``):
+    the runtime directory and the connection file (0600) are given to it, so the kernel can
+    read its keys and bind its IPC sockets while the grader (root) still connects to them.
     """
     workdir = Path(workdir).absolute()
     workdir.mkdir(parents=True, exist_ok=True)
     cells = _runnable_cells(nb)
     kernel_env = dict(env) if env is not None else child_env(workdir / ".home")
-    run = _Run(cells, workdir, limits, kernel_env, tuple(kernel_cmd_prefix))
+    run = _Run(cells, workdir, limits, kernel_env, tuple(kernel_cmd_prefix), owner)
     return asyncio.run(run.main())
 
 
@@ -157,10 +162,16 @@ class _GraderKernelManager(AsyncKernelManager):
     """
 
     cmd_prefix = List(Unicode())
+    file_owner = Integer(None, allow_none=True)
 
     @property
     def kernel_spec(self) -> KernelSpec:
         return KernelSpec(argv=self._argv(), display_name="grader", language="python", env={})
+
+    def write_connection_file(self, **kwargs: Any) -> None:
+        super().write_connection_file(**kwargs)
+        if self.file_owner is not None:
+            os.chown(self.connection_file, self.file_owner, self.file_owner)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         return [*self._argv(), *(extra_arguments or [])]
@@ -325,12 +336,14 @@ class _Run:
         limits: Limits,
         env: dict[str, str],
         prefix: tuple[str, ...],
+        owner: int | None = None,
     ) -> None:
         self.cells = cells
         self.workdir = workdir
         self.limits = limits
         self.env = env
         self.prefix = prefix
+        self.owner = owner
         self.rundir = workdir / RUNTIME_DIR
         self.km: _GraderKernelManager | None = None
         self.kc: Any = None
@@ -369,6 +382,9 @@ class _Run:
 
     async def _start(self) -> None:
         self.rundir.mkdir(parents=True, exist_ok=True)
+        if self.owner is not None:
+            os.chown(self.rundir, self.owner, self.owner)
+            os.chmod(self.rundir, 0o700)
         transport, ip = self._transport()
         self.transport = transport
         km = _GraderKernelManager(
@@ -377,6 +393,7 @@ class _Run:
             ip=ip,
             connection_file=str(self.rundir / "kernel.json"),
             cmd_prefix=list(self.prefix),
+            file_owner=self.owner,
             autorestart=False,
         )
         self.km = km
@@ -643,4 +660,7 @@ class _Run:
         if self.proc is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 returncode = self.proc.wait(timeout=1)
+        if self.prefix and returncode is not None and 128 < returncode < 128 + 65:
+            # A wrapper's init (grader.sandbox) reports a signal death as 128 + signal.
+            returncode = -(returncode - 128)
         return _describe_exit(returncode)

@@ -235,7 +235,11 @@ def build(out: Path, seed: int = 0) -> Golden:
     _write_npz(out / "inputs.npz", inputs)
     _write_npz(out / "expected.npz", expected)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    return load(out)
+    from grader.diagnose import write_variants
+
+    built = load(out)
+    write_variants(out, [c for cases in built.cases.values() for c in cases])
+    return built
 
 
 def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:

@@ -399,6 +399,8 @@ def judge_exercise(
             err = ErrorInfo(
                 "malformed", str(frame.get("message", "the result could not be read")), case=case.id
             )
+        if err.kind == "exception":
+            outputs[case.id] = err  # a raising variant of the catalogue can match it
         where = f" on {case.describe()}"
         checks.append(
             CheckResult(
@@ -414,10 +416,11 @@ def judge_exercise(
 
     diagnosis = None
     failed = [c for c in checks if not c.passed]
-    if catalogue is not None and failed and outputs:
+    if catalogue is not None and (failed or first_error) and outputs:
         from grader.diagnose import diagnose
 
-        diagnosis = diagnose(spec.name, outputs, catalogue, rtol, atol)
+        expected = {case.id: case.expected for case in cases}
+        diagnosis = diagnose(spec.name, outputs, catalogue, rtol, atol, expected)
     if first_error:
         status, err = first_error
         return result(status, checks, reason=err.message, error=err, diagnosis=diagnosis)

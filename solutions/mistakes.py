@@ -267,6 +267,7 @@ def _lstm_cell(
     c_act: Callable[[Array], Array] = np.tanh,
     forget: bool = True,
     tanh_c: bool = True,
+    roles_swapped: bool = False,
     order: tuple[int, ...] = tuple(range(10)),
 ) -> tuple[Array, Array, Array, Any]:
     pair = (a_prev, xt) if concat_first == "a" else (xt, a_prev)
@@ -276,6 +277,8 @@ def _lstm_cell(
     it = sigmoid(np.dot(p["W" + i], concat) + p["b" + i])
     cct = c_act(np.dot(p["Wc"], concat) + p["bc"])
     c_next = (ft * c_prev if forget else 0) + it * cct
+    if roles_swapped:
+        c_next = it * c_prev + ft * cct
     ot = sigmoid(np.dot(p["Wo"], concat) + p["bo"])
     a_next = ot * (np.tanh(c_next) if tanh_c else c_next)
     yt_pred = softmax(np.dot(p["Wy"], a_next) + p["by"])
@@ -300,6 +303,15 @@ LSTM_CELL_FORWARD = (
         "should keep and the other way round.",
         "ft = sigmoid(np.dot(Wf, concat) + bf)\nit = sigmoid(np.dot(Wi, concat) + bi)",
         lambda xt, a, c, p: _lstm_cell(xt, a, c, p, swap_fi=True),
+    ),
+    Mistake(
+        "lstm_cell_forward.gate_roles_swapped", "lstm_cell_forward",
+        "c_next multiplies c_prev by the update gate and cct by the forget gate",
+        "The forget gate ft decides how much of the old memory c_prev to keep; the update gate it "
+        "decides how much of the candidate cct to add. Swapping them keeps the candidate and "
+        "forgets the memory.",
+        "c_next = ft * c_prev + it * cct",
+        lambda xt, a, c, p: _lstm_cell(xt, a, c, p, roles_swapped=True),
     ),
     Mistake(
         "lstm_cell_forward.a_next_no_tanh", "lstm_cell_forward",

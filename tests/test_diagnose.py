@@ -222,3 +222,42 @@ def test_lstm_view_alias_variant_really_corrupts_the_first_cache(
     variant = next(v for v in catalogue.variants if v.id == "lstm_forward.c_view")
     c_prev0 = variant.outputs["public"][3][0][0][3]
     assert np.any(c_prev0 != 0)
+
+
+def _expected(cases: tuple[golden.Case, ...]) -> dict[str, Any]:
+    return {c.id: c.expected for c in cases}
+
+
+def test_a_mistake_made_in_one_line_of_several_is_named(
+    gold: golden.Golden, catalogue: diagnose.Catalogue
+) -> None:
+    """dbf without keepdims, dbi/dbc/dbo right: the catalogue's entry drops keepdims on all four."""
+
+    def dbf_only(da: Any, dc: Any, cache: Any) -> Any:
+        grads = solutions.lstm_cell_backward(da, dc, cache)
+        grads["dbf"] = grads["dbf"].ravel()
+        return grads
+
+    cases = gold.for_exercise("lstm_cell_backward")
+    outputs = student_outputs(dbf_only, cases)
+    assert diagnose.diagnose("lstm_cell_backward", outputs, catalogue, RTOL, ATOL) is None
+    found = diagnose.diagnose(
+        "lstm_cell_backward", outputs, catalogue, RTOL, ATOL, _expected(cases)
+    )
+    assert found is not None and found.id == "lstm_cell_backward.bias_no_keepdims"
+
+
+def test_two_unrelated_mistakes_get_no_hint(
+    gold: golden.Golden, catalogue: diagnose.Catalogue
+) -> None:
+    def two(da: Any, dc: Any, cache: Any) -> Any:
+        grads = solutions.lstm_cell_backward(da, dc, cache)
+        grads["dbf"] = grads["dbf"].ravel()  # one catalogued mistake ...
+        grads["dWo"] = grads["dWo"] * 2  # ... and one the catalogue does not explain
+        return grads
+
+    cases = gold.for_exercise("lstm_cell_backward")
+    outputs = student_outputs(two, cases)
+    assert diagnose.diagnose(
+        "lstm_cell_backward", outputs, catalogue, RTOL, ATOL, _expected(cases)
+    ) is None

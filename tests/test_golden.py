@@ -117,3 +117,19 @@ def test_load_errors_are_one_line(tmp_path: Path, setup, message: str) -> None: 
     with pytest.raises(GoldenError, match=message) as err:
         golden.load(tmp_path)
     assert "\n" not in str(err.value)
+
+
+def test_committed_diagnosis_variants_match_the_catalogue(
+    committed: golden.Golden, fresh: golden.Golden
+) -> None:
+    """Drift test for golden/variants.*: if this fails, run `grade golden build` and commit."""
+    old = json.loads((committed.path / "variants.json").read_text())
+    new = json.loads((fresh.path / "variants.json").read_text())
+    assert old == new, "run `grade golden build`"
+    with (
+        np.load(committed.path / "variants.npz", allow_pickle=False) as a,
+        np.load(fresh.path / "variants.npz", allow_pickle=False) as b,
+    ):
+        assert sorted(a.files) == sorted(b.files), "run `grade golden build`"
+        for key in a.files:
+            np.testing.assert_allclose(a[key], b[key], rtol=1e-12, atol=1e-14, err_msg=key)

@@ -1,0 +1,211 @@
+"""grader.sandbox: level selection, job layout, and — when this machine allows it — the strong
+sandbox's isolation, checked from inside with real sandboxed processes and kernels."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader import sandbox
+from grader.config import Limits
+from grader.execute import execute_notebook
+from grader.models import CellStatus
+from grader.resources import data_dir
+
+SB = sandbox.select_sandbox()
+strong_only = pytest.mark.skipif(
+    not SB.strong,
+    reason=f"strong sandbox unavailable here (missing: {', '.join(SB.missing)})",
+)
+LIMITS = Limits(cell_timeout=5, notebook_timeout=60, processes=64)
+
+
+def test_env_var_forces_basic(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(sandbox.ENV_VAR, "basic")
+    got = sandbox.select_sandbox()
+    assert got.level == "basic" and not got.strong
+    assert got.missing == (f"{sandbox.ENV_VAR}=basic",)
+
+
+def test_env_var_strong_is_an_error_when_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(sandbox.ENV_VAR, "strong")
+    monkeypatch.setattr(sandbox, "_probe", lambda: sandbox.Sandbox("basic", ("root",)))
+    with pytest.raises(sandbox.SandboxError, match="unavailable: root"):
+        sandbox.select_sandbox()
+
+
+def test_basic_job_layout_and_cleanup() -> None:
+    with sandbox.job(sandbox.Sandbox("basic"), LIMITS) as j:
+        assert j.kernel_prefix == [] and j.kernel_uid is None and j.judge_uid is None
+        assert (j.workdir / "rnn_utils.py").is_file() and j.judgedir.is_dir()
+        assert j.kernel_env["HOME"] != j.judge_env["HOME"]
+        root = j.root
+    assert not root.exists()
+
+
+def test_mount_plan_hides_the_answer_key_and_keeps_the_interpreter() -> None:
+    root = sandbox.STATE_DIR / "jobs" / "jexample"
+    covers, empties = sandbox.mount_plan(root, (Path("/nonexistent-golden"),))
+    covered = dict(covers)
+    checkout = Path(sandbox.__file__).resolve().parents[1]
+    if (checkout / "solutions").is_dir():
+        # the editable checkout: everything but grader/ disappears
+        assert covered[checkout] == [(checkout / "grader", True)]
+        assert checkout / "solutions" in empties
+    assert data_dir("golden").resolve() in empties
+    assert (root, False) in covered[sandbox.STATE_DIR]
+    kept = {p for keeps in covered.values() for p, _ in keeps}
+    prefix = Path(sys.base_prefix).resolve()
+    if sandbox._untraversable_ancestor(prefix) is not None:
+        assert any(p == prefix or p in prefix.parents for p in kept)
+
+
+# ------------------------------------------------------------------------------ strong only
+
+PROBE = r"""
+import json, os, socket, sys
+out = {"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(), "pid": os.getpid()}
+with open("/proc/self/status") as f:
+    st = dict(l.rstrip("\n").split(":\t", 1) for l in f if ":\t" in l)
+out["caps"] = [st[k] for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")]
+out["nnp"] = st["NoNewPrivs"]
+out["procs"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+def attempt(fn):
+    try:
+        return repr(fn())[:80]
+    except Exception as e:
+        return type(e).__name__
+out["root"] = attempt(lambda: sorted(os.listdir("/root")))
+out["golden"] = {p: attempt(lambda p=p: os.listdir(p)) for p in sys.argv[1:]}
+out["solutions"] = attempt(lambda: __import__("solutions"))
+out["pid1_environ"] = attempt(lambda: open("/proc/1/environ").read())
+out["net"] = attempt(lambda: socket.create_connection(("1.1.1.1", 53), timeout=2))
+out["tmp"] = attempt(lambda: os.listdir("/tmp"))
+out["write_tmp"] = attempt(lambda: open("/tmp/.rnn-grader-sandbox-probe", "w").write("x"))
+site = [p for p in sys.path if p.endswith("site-packages")][0]
+out["write_site"] = attempt(lambda: open(os.path.join(site, "evil.pth"), "w"))
+out["write_state"] = attempt(lambda: open("/run/rnn-grader/x", "w"))
+out["setuid"] = attempt(lambda: os.setuid(0))
+print(json.dumps(out))
+"""
+
+
+@strong_only
+def test_sandboxed_process_is_isolated_from_the_inside() -> None:
+    golden = [str(data_dir("golden").resolve())]
+    with sandbox.job(SB, LIMITS) as j:
+        assert j.kernel_uid is not None and j.judge_uid is not None
+        assert j.kernel_uid != j.judge_uid
+        proc = subprocess.run(
+            [*j.kernel_prefix, sys.executable, "-I", "-c", PROBE, *golden],
+            cwd=j.workdir, env=j.kernel_env, capture_output=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+        got = json.loads(proc.stdout)
+        assert got["uid"] == got["gid"] == j.kernel_uid and got["groups"] == []
+        assert set(got["caps"]) == {"0000000000000000"} and got["nnp"] == "1"
+        assert got["pid"] != 1 and max(got["procs"]) < 100  # own PID namespace, own /proc
+        assert got["root"] == repr([".pyenv"]) or "/root" not in sys.base_prefix
+        assert got["golden"][golden[0]] in ("[]", "FileNotFoundError")  # empty or gone
+        assert got["solutions"] == "ModuleNotFoundError"
+        assert got["pid1_environ"] == "PermissionError"
+        assert got["net"] == "OSError"  # no network in the namespace
+        assert got["tmp"] == "[]" and got["write_tmp"] == "1"  # private, empty, writable
+        assert got["write_site"] in ("PermissionError", "OSError")
+        assert got["write_state"] != "1"
+        assert got["setuid"] == "PermissionError"
+    assert not Path("/tmp/.rnn-grader-sandbox-probe").exists()  # that /tmp was private
+
+
+@strong_only
+def test_uids_are_never_shared_between_grader_processes() -> None:
+    other = textwrap.dedent(
+        """
+        from grader import sandbox
+        from grader.config import Limits
+        with sandbox.job(sandbox.select_sandbox(), Limits()) as j:
+            print(j.kernel_uid, j.judge_uid)
+        """
+    )
+    with sandbox.job(SB, LIMITS) as a, sandbox.job(SB, LIMITS) as b:
+        mine = {a.kernel_uid, a.judge_uid, b.kernel_uid, b.judge_uid}
+        out = subprocess.run(
+            [sys.executable, "-c", other], capture_output=True, text=True, check=True, timeout=120
+        ).stdout.split()
+        theirs = {int(u) for u in out}
+    assert len(mine) == 4 and len(theirs) == 2 and not mine & theirs
+
+
+DAEMON = """
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        time.sleep(600)
+    os._exit(0)
+time.sleep(0.5)
+print("daemon started")
+"""
+FORK_BOMB = """
+import os, time
+n = 0
+try:
+    for _ in range(10_000):
+        if os.fork() == 0:
+            time.sleep(600)
+            os._exit(0)
+        n += 1
+except OSError as e:
+    print("fork refused after", n, type(e).__name__)
+"""
+
+
+@pytest.mark.slow
+@strong_only
+def test_kernel_in_strong_sandbox_daemons_fork_bombs_and_parent_kills() -> None:
+    cells = [
+        "import os\nprint(os.getuid(), os.getpid())",
+        DAEMON,
+        FORK_BOMB,
+        "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nprint('parent is init')",
+        "import os, signal\nos.kill(int(os.environ.get('JPY_PARENT_PID', '1')), signal.SIGKILL)"
+        "\nprint('still here')",
+        "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    with sandbox.job(SB, LIMITS) as j:
+        uids = (j.kernel_uid, j.judge_uid)
+        log = execute_notebook(
+            nb, j.workdir, LIMITS, env=j.kernel_env, kernel_cmd_prefix=j.kernel_prefix,
+            owner=j.kernel_uid,
+        )  # fmt: skip
+    out = {c.index: c for c in log.cells}
+    assert out[0].status is CellStatus.OK and out[0].output.split()[0] == str(uids[0])
+    assert "daemon started" in out[1].output
+    # RLIMIT_NPROC per uid: the bomb is refused long before 10 000 processes
+    assert "fork refused after" in out[2].output and "BlockingIOError" in out[2].output
+    assert "parent is init" in out[3].output and "still here" in out[4].output
+    # the kernel is not PID 1 of its namespace: killing itself works, and is named
+    assert out[5].status is CellStatus.KERNEL_DIED and "SIGKILL" in out[5].evalue
+    assert sandbox.wait_gone(uids) == []  # daemon and bomb children died with the namespace
+
+
+@pytest.mark.slow
+@strong_only
+def test_kernel_interrupt_still_works_inside_the_namespace() -> None:
+    cells = ["while True:\n    pass", "print('alive')"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    limits = Limits(cell_timeout=2, notebook_timeout=60)
+    with sandbox.job(SB, limits) as j:
+        log = execute_notebook(
+            nb, j.workdir, limits, env=j.kernel_env, kernel_cmd_prefix=j.kernel_prefix,
+            owner=j.kernel_uid,
+        )  # fmt: skip
+    assert log.cells[0].status is CellStatus.TIMEOUT and "interrupted" in log.cells[0].evalue
+    assert log.cells[1].status is CellStatus.OK and "alive" in log.cells[1].output
