@@ -86,7 +86,7 @@ def _shortfall(result: GradeResult) -> str:
 
 # --------------------------------------------------------------------------- wheel canary
 
-_BUILD = '''
+_BUILD = """
     import numpy as _np
     _args = ({params})
 
@@ -108,7 +108,7 @@ _BUILD = '''
         return node[1]
 
     return _build({spec!r})
-'''
+"""
 
 
 def public_canary(golden: golden_mod.Golden) -> nbformat.NotebookNode:

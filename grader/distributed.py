@@ -14,12 +14,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from grader import golden as golden_mod
 from grader.batch import Job, Outcome, _failure_result, grade_bytes
 from grader.config import GradingConfig
 from grader.errors import UsageError
 from grader.resources import data_dir
-
-GOLDEN_FILES = ("manifest.json", "inputs.npz", "expected.npz")
 
 
 def _import_distributed() -> Any:
@@ -72,7 +71,10 @@ def run_dask(
         # Always ship our golden set (even the default one): workers with another version of the
         # package would otherwise grade against other arrays than the cache key says.
         source = golden_dir or data_dir("golden")
-        files = {n: (source / n).read_bytes() for n in GOLDEN_FILES}
+        names = golden_mod.FILES + tuple(
+            n for n in golden_mod.OPTIONAL_FILES if (source / n).exists()
+        )
+        files = {n: (source / n).read_bytes() for n in names}
         [golden] = client.scatter([files], broadcast=True, hash=False)
         by_future = {}
         for job, data in jobs:

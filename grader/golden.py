@@ -27,6 +27,9 @@ from grader.errors import GoldenError
 from grader.spec import NAMES
 
 FORMAT = 1
+#: files of a golden directory; the diagnosis variants are optional (absent in a set built without them)
+FILES = ("manifest.json", "inputs.npz", "expected.npz")
+OPTIONAL_FILES = ("variants.json", "variants.npz")
 DEFAULT_RTOL = 1e-6
 DEFAULT_ATOL = 1e-8
 

@@ -8,7 +8,6 @@ little more than executing the notebook once.
 from __future__ import annotations
 
 import functools
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,15 +15,16 @@ from typing import Any
 
 from grader import golden as golden_mod
 from grader.config import GradingConfig
-from grader.dispatch import basic_launcher, run_exercises
+from grader.dispatch import run_exercises
 from grader.errors import InvalidNotebookError
-from grader.execute import ExecutionLog, execute_notebook, prepare_workdir
+from grader.execute import ExecutionLog, execute_notebook
 from grader.extract import extract
 from grader.judge import judge_exercise
-from grader.limits import child_env
 from grader.load import load_notebook
 from grader.models import ExerciseResult, GradeResult, Status
-from grader.resources import compat_dir, version
+from grader.resources import version
+from grader.sandbox import job as sandbox_job
+from grader.sandbox import select_sandbox
 from grader.spec import EXERCISES
 
 
@@ -75,20 +75,24 @@ def grade_notebook(
         )
 
     limits = config.limits
-    with tempfile.TemporaryDirectory(prefix="rnn-grader-") as tmp:
-        job = Path(tmp)
-        workdir, judgedir = job / "notebook", job / "judge"
-        for d in (workdir, judgedir, job / "home-kernel", job / "home-judge"):
-            d.mkdir()
-        prepare_workdir(workdir)
+    sandbox = select_sandbox()
+    # The strong sandbox hides every golden directory in use from student code.
+    with sandbox_job(sandbox, limits, golden_dirs=(golden.path,)) as job:
         extracted = extract(nb)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="execute") as pool:
             log_future = pool.submit(
-                execute_notebook, nb, workdir, limits, env=child_env(job / "home-kernel")
+                execute_notebook,
+                nb,
+                job.workdir,
+                limits,
+                env=job.kernel_env,
+                kernel_cmd_prefix=job.kernel_prefix,
+                owner=job.kernel_uid,
             )
-            launcher = basic_launcher(limits, child_env(job / "home-judge"))
             cases = {spec.name: golden.for_exercise(spec.name) for spec in EXERCISES}
-            raws = run_exercises(extracted, cases, limits, judgedir, launcher, compat_dir())
+            raws = run_exercises(
+                extracted, cases, limits, job.judgedir, job.launcher, job.compat
+            )
             log: ExecutionLog = log_future.result()
 
     catalogue = _catalogue(golden.path)
@@ -117,8 +121,8 @@ def grade_notebook(
         max_score=float(sum(e.max_score for e in exercises)),
         exercises=tuple(exercises),
         cells=log.cells,
-        sandbox="basic",
-        sandbox_missing=(),
+        sandbox=sandbox.level,
+        sandbox_missing=sandbox.missing,
         duration=time.monotonic() - started,
         grader_version=version(),
         golden=golden.id,

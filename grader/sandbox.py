@@ -211,9 +211,7 @@ def _self_test() -> str:
 
 
 @contextlib.contextmanager
-def job(
-    sandbox: Sandbox, limits: Limits, *, golden_dirs: Sequence[Path] = ()
-) -> Iterator[Job]:
+def job(sandbox: Sandbox, limits: Limits, *, golden_dirs: Sequence[Path] = ()) -> Iterator[Job]:
     """A fresh sandbox for one notebook; everything it started is dead when the block exits.
 
     ``golden_dirs``: golden directories in use besides the shipped one (``--golden DIR``); they

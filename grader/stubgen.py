@@ -347,7 +347,7 @@ print("cache[1][3] =\\n", cache_tmp[1][3])
 print("len(cache) = ", len(cache_tmp))
 
 # UNIT TEST
-lstm_cell_forward_test(lstm_cell_forward)""",  # noqa: E501
+lstm_cell_forward_test(lstm_cell_forward)""",
     "lstm_forward": f"""\
 np.random.seed(1)
 x_tmp = np.random.randn(3, 10, 7)
@@ -401,7 +401,7 @@ dc_next_tmp = np.random.randn(5, 10)
 gradients_tmp = lstm_cell_backward(da_next_tmp, dc_next_tmp, cache_tmp)
 {_LSTM_CELL_GRADS}
 # UNIT TEST (it builds its example with your lstm_cell_forward)
-lstm_cell_backward_test(lstm_cell_backward)""",  # noqa: E501
+lstm_cell_backward_test(lstm_cell_backward)""",
     "lstm_backward": f"""\
 np.random.seed(1)
 x_tmp = np.random.randn(3, 10, 7)

@@ -209,3 +209,37 @@ def test_kernel_interrupt_still_works_inside_the_namespace() -> None:
         )  # fmt: skip
     assert log.cells[0].status is CellStatus.TIMEOUT and "interrupted" in log.cells[0].evalue
     assert log.cells[1].status is CellStatus.OK and "alive" in log.cells[1].output
+
+
+# ------------------------------------------------------------------------------ canary
+
+
+@pytest.mark.slow
+def test_canary_passes_and_the_wheel_canary_needs_no_reference(tmp_path: Path) -> None:
+    from grader import canary
+    from grader import golden as golden_mod
+    from grader.config import GradingConfig
+    from grader.pipeline import grade_notebook
+
+    golden = golden_mod.default()
+    config = GradingConfig(limits=Limits(cell_timeout=20, notebook_timeout=120))
+    canary.run_canary(config, golden)  # the checkout's reference notebook: no exception
+    nb = canary.public_canary(golden)
+    assert "np.tanh" not in nbformat.writes(nb)  # values only, no reference code
+    path = tmp_path / "c.ipynb"
+    nbformat.write(nb, str(path))
+    result = grade_notebook(path, golden=canary.public_only(golden), config=config)
+    assert result.score == result.max_score == 100, [e.reason for e in result.exercises]
+
+
+@pytest.mark.slow
+def test_canary_with_limits_too_low_stops_the_batch() -> None:
+    from grader import canary
+    from grader import golden as golden_mod
+    from grader.config import GradingConfig
+    from grader.errors import InfrastructureError
+
+    config = GradingConfig(limits=Limits(call_timeout=0.001, cell_timeout=20))
+    with pytest.raises(InfrastructureError, match=r"^canary failed: .* scored") as info:
+        canary.run_canary(config, golden_mod.default())
+    assert "\n" not in str(info.value)
