@@ -609,6 +609,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--force", action="store_true", help="regrade everything, ignore the cache")
     p.add_argument(
+        "--no-canary", action="store_true",
+        help="skip grading a known-good notebook first (it checks the limits and the sandbox)",
+    )  # fmt: skip
+    p.add_argument(
         "--scheduler",
         metavar="ADDRESS",
         help="grade on a Dask cluster (tcp://HOST:8786); needs the 'dask' extra",
@@ -639,6 +643,12 @@ def handler(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
         golden, config = load_settings(args)
+        if not args.no_canary and args.dir.is_dir() and discover(args.dir):
+            # A known-good notebook first: limits too low for this machine or a broken sandbox
+            # must stop the batch (exit 3), not give every student zero.
+            from grader.canary import run_canary
+
+            run_canary(config, golden)
         report = run_batch(
             args.dir, args.out, jobs=args.jobs, force=args.force, scheduler=args.scheduler,
             golden=golden, config=config, junit=args.junit,
