@@ -337,7 +337,9 @@ def judge_exercise(
     if extracted.missing or raw is None:
         why = f" ({extracted.problems[0]})" if extracted.problems else ""
         todo = "" if why else f"; define def {spec.name}({', '.join(spec.args)}) in a code cell"
-        return result(Status.MISSING, reason=f"{spec.name} is not defined in the notebook{why}{todo}")
+        return result(
+            Status.MISSING, reason=f"{spec.name} is not defined in the notebook{why}{todo}"
+        )
     if raw.malformed:
         err = ErrorInfo(
             "malformed", f"the judge received data that is not plain data: {raw.malformed}"

@@ -90,9 +90,7 @@ def grade_notebook(
                 owner=job.kernel_uid,
             )
             cases = {spec.name: golden.for_exercise(spec.name) for spec in EXERCISES}
-            raws = run_exercises(
-                extracted, cases, limits, job.judgedir, job.launcher, job.compat
-            )
+            raws = run_exercises(extracted, cases, limits, job.judgedir, job.launcher, job.compat)
             log: ExecutionLog = log_future.result()
 
     catalogue = _catalogue(golden.path)

@@ -41,11 +41,17 @@ def test_discover_is_recursive_sorted_and_skips_checkpoints(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("files", "stems"),
     [
-        pytest.param(["x/hw.ipynb", "y/hw.ipynb", "z.ipynb"], ["x__hw", "y__hw", "z"], id="collide"),
+        pytest.param(
+            ["x/hw.ipynb", "y/hw.ipynb", "z.ipynb"], ["x__hw", "y__hw", "z"], id="collide"
+        ),
         pytest.param(["Hw.ipynb", "sub/hw.ipynb"], ["Hw", "sub__hw"], id="case-insensitive"),
-        pytest.param(["index.ipynb", "gradebook.ipynb"], ["nb_index", "nb_gradebook"], id="reserved"),
+        pytest.param(
+            ["index.ipynb", "gradebook.ipynb"], ["nb_index", "nb_gradebook"], id="reserved"
+        ),
         pytest.param(["a b/ü?.ipynb"], ["ü"], id="unsafe-chars"),
-        pytest.param(["a__b.ipynb", "a/b.ipynb", "c/b.ipynb"], ["a__b", "a__b-2", "c__b"], id="join"),
+        pytest.param(
+            ["a__b.ipynb", "a/b.ipynb", "c/b.ipynb"], ["a__b", "a__b-2", "c__b"], id="join"
+        ),
     ],
 )
 def test_assign_stems(files: list[str], stems: list[str]) -> None:
@@ -83,7 +89,9 @@ def test_overview_counts_escapes_and_links() -> None:
     assert "50%" in page and "Integrity hints (1)" in page and "Timed out (1)" in page
 
 
-def test_usage_errors_are_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_usage_errors_are_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["batch", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no such directory" in err[0]
@@ -131,7 +139,9 @@ def make_class(root: Path) -> None:
 
 
 @pytest.mark.slow
-def test_mixed_batch_writes_every_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_mixed_batch_writes_every_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import jsonschema
     import xmlschema
     from test_render_gradescope import SCHEMA as GS_SCHEMA

@@ -49,8 +49,12 @@ def test_invalid_files_exit_2_with_one_line(
         pytest.param(["/nonexistent/x.ipynb"], "no such file", id="missing-file"),
         pytest.param([], "the following arguments are required", id="no-arguments"),
         pytest.param(["a.ipynb", "--frobnicate"], "unrecognized arguments", id="unknown-option"),
-        pytest.param(["a.ipynb", "--timeout", "-1"], "--timeout must be a positive", id="bad-timeout"),
-        pytest.param(["a.ipynb", "--golden", "/nonexistent"], "not a golden directory", id="bad-golden"),
+        pytest.param(
+            ["a.ipynb", "--timeout", "-1"], "--timeout must be a positive", id="bad-timeout"
+        ),
+        pytest.param(
+            ["a.ipynb", "--golden", "/nonexistent"], "not a golden directory", id="bad-golden"
+        ),
         pytest.param(["batch"], "required", id="batch-without-dir"),
     ],
 )
@@ -105,7 +109,15 @@ def test_json_result_follows_the_contract(tmp_path: Path) -> None:
     report = tmp_path / "stub.report.html"
     assert report.exists() and str(report) in proc.stdout
     data = json.loads((tmp_path / "r.json").read_text())
-    assert list(data)[:7] == ["notebook", "status", "error", "score", "max_score", "exercises", "cells"]
+    assert list(data)[:7] == [
+        "notebook",
+        "status",
+        "error",
+        "score",
+        "max_score",
+        "exercises",
+        "cells",
+    ]
     assert data["notebook"] == str(nb) and data["status"] == "graded" and data["error"] is None
     assert data["max_score"] == 100.0
     assert [e["name"] for e in data["exercises"]] == list(NAMES)

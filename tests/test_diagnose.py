@@ -258,6 +258,7 @@ def test_two_unrelated_mistakes_get_no_hint(
 
     cases = gold.for_exercise("lstm_cell_backward")
     outputs = student_outputs(two, cases)
-    assert diagnose.diagnose(
-        "lstm_cell_backward", outputs, catalogue, RTOL, ATOL, _expected(cases)
-    ) is None
+    assert (
+        diagnose.diagnose("lstm_cell_backward", outputs, catalogue, RTOL, ATOL, _expected(cases))
+        is None
+    )

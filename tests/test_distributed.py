@@ -18,7 +18,7 @@ from grader.errors import UsageError
 def _strip_timing(obj: Any) -> Any:
     """Drop durations and the pipeline's random temp dirs (quoted in cell tracebacks)."""
     if isinstance(obj, str):
-        return re.sub(r"/tmp/rnn-grader-[\w]+", "<tmp>", obj)
+        return re.sub(r"(/tmp/rnn-grader-|/run/rnn-grader/jobs/)[\w]+", "<tmp>", obj)
     if isinstance(obj, dict):
         return {k: _strip_timing(v) for k, v in obj.items() if k != "duration"}
     if isinstance(obj, list):

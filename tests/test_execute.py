@@ -41,11 +41,35 @@ def _nb(*sources: str, **metadata: object) -> nbformat.NotebookNode:
     return new_notebook(cells=[new_code_cell(s) for s in sources], metadata=metadata)
 
 
+_BEFORE: set[int] = set()
+
+
+@pytest.fixture(autouse=True)
+def _children_before() -> None:
+    """Processes that other test modules left running are theirs to answer for, not ours."""
+    _BEFORE.clear()
+    _BEFORE.update(p.pid for p in psutil.Process().children(recursive=True))
+
+
 def _live_children() -> list[psutil.Process]:
     """Children of the test process that are still running (a leaked kernel or daemon)."""
+    # multiprocessing's resource tracker / forkserver (started by earlier batch or Dask tests)
+    # live as long as the test process by design: they are not leaks.
     return [
-        p for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE
+        p
+        for p in psutil.Process().children(recursive=True)
+        if p.pid not in _BEFORE
+        and p.status() != psutil.STATUS_ZOMBIE
+        and not _multiprocessing_helper(p)
     ]
+
+
+def _multiprocessing_helper(p: psutil.Process) -> bool:
+    try:
+        cmd = " ".join(p.cmdline())
+    except psutil.Error:
+        return False
+    return "multiprocessing.resource_tracker" in cmd or "multiprocessing.forkserver" in cmd
 
 
 def _statuses(log: ExecutionLog) -> list[str]:

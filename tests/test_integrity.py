@@ -21,7 +21,7 @@ def rnn_cell_forward(xt, a_prev, parameters):
     return a_next, yt_pred, cache
 '''
 
-RENAMED = '''
+RENAMED = """
 def rnn_cell_forward(x, h, p: dict) -> tuple:
     # my own version!
     W1 = p["Wax"]; W2 = p["Waa"]
@@ -35,7 +35,7 @@ def rnn_cell_forward(x, h, p: dict) -> tuple:
     y = softmax(np.dot(W3, hn) + b2)
     c = (hn, h, x, p)
     return hn, y, c
-'''
+"""
 
 DIFFERENT = ORIGINAL.replace("np.dot(Waa, a_prev) + np.dot(Wax, xt)", "np.dot(Wax, xt)")
 
@@ -103,7 +103,10 @@ def test_transitive_groups_merge() -> None:
 
 
 def test_short_stub_and_common_code_are_ignored() -> None:
-    subs = {"a": {"e1": _fp("x", 5), "e2": _fp("stub")}, "b": {"e1": _fp("x", 5), "e2": _fp("stub")}}
+    subs = {
+        "a": {"e1": _fp("x", 5), "e2": _fp("stub")},
+        "b": {"e1": _fp("x", 5), "e2": _fp("stub")},
+    }
     assert find_groups(subs, min_shared=1, ignore={"stub"}) == []
     # in a class of 12 where 10 wrote the same (canonical) code, that code is no signal
     subs = {f"s{i}": {"e1": _fp("canon")} for i in range(10)}

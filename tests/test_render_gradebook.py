@@ -68,7 +68,7 @@ def test_neutralise_leaves_plain_text() -> None:
 
 
 def test_multiline_reason_stays_one_row(tmp_path: Path) -> None:
-    res = graded("a.ipynb", {"lstm_forward": "line one\nline two\r\n\"quoted\", comma"})
+    res = graded("a.ipynb", {"lstm_forward": 'line one\nline two\r\n"quoted", comma'})
     out = tmp_path / "gradebook.csv"
     write_gradebook([("a.ipynb", res)], out)
     raw = out.read_bytes()
