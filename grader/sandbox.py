@@ -503,6 +503,22 @@ def _mount_script(job_root: Path, hidden_golden: Sequence[Path]) -> str:
         "trap '' INT QUIT TERM",
         f"mount -t tmpfs -o mode=0700,size=1m tmpfs {stage}",
     ]
+    # Private /tmp and /var/tmp first, binding back what must stay visible (a checkout or venv
+    # that lives there, as a CI clone in /tmp does); the covers below then apply on top.
+    needed = _interpreter_paths() + ([c] if (c := _checkout()) is not None else [])
+    for i, scratch in enumerate((Path("/tmp"), Path("/var/tmp"))):
+        inside = [p for p in needed if scratch in p.parents]
+        body = []
+        if inside:
+            stash = f"{stage}/scratch{i}"
+            body += [f"mkdir {stash}", f"mount --rbind {q(str(scratch))} {stash}"]
+        body.append(f"mount -t tmpfs -o mode=1777,{tmpfs} tmpfs {q(str(scratch))}")
+        for path in inside:
+            src, dst = q(f"{stage}/scratch{i}/{path.relative_to(scratch)}"), q(str(path))
+            body.append(f"mkdir -p {dst}; mount --rbind {src} {dst}")
+        if inside:
+            body.append(f"umount -l {stage}/scratch{i}")
+        lines.append(f"if [ -d {q(str(scratch))} ]; then {'; '.join(body)}; fi")
     for n, (top, kept) in enumerate(covers):
         s = f"{stage}/{n}"
         body = [
@@ -523,10 +539,7 @@ def _mount_script(job_root: Path, hidden_golden: Sequence[Path]) -> str:
             f"mount -t tmpfs -o mode=0555,size=4k,nr_inodes=16,nosuid,nodev tmpfs {q(str(d))}; fi"
         )
     lines.append(f"umount -l {stage}")
-    for scratch in ("/tmp", "/var/tmp", "/dev/shm"):
-        lines.append(
-            f"if [ -d {scratch} ]; then mount -t tmpfs -o mode=1777,{tmpfs} tmpfs {scratch}; fi"
-        )
+    lines.append(f"if [ -d /dev/shm ]; then mount -t tmpfs -o mode=1777,{tmpfs} tmpfs /dev/shm; fi")
     # The cwd was resolved before the mounts; re-enter it through the new tree.
     lines.append('cd "$(pwd -P)" 2>/dev/null || true')
     # The grader's pid means nothing in this PID namespace; and with it set, ipykernel's parent

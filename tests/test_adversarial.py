@@ -32,6 +32,7 @@ from grader.models import CellStatus, ExerciseResult, Status
 from grader.pipeline import grade_notebook
 from grader.render.html import render_html
 from grader.render.terminal import render_terminal
+from grader.resources import data_dir
 from grader.spec import EXERCISES, NAMES
 from tests.notebooks import submission, write
 
@@ -267,7 +268,7 @@ HOSTILE_CELLS = {
     ),
     "fill-tmp": "open('/tmp/rnn-grader-adversarial-fill', 'wb').write(b'x' * (100 << 20))",
     "symlinked-output": (
-        "import os, glob\nfor p in glob.glob('/work/**/golden', recursive=True)[:1]:\n"
+        f"import os, glob\nfor p in glob.glob({str(data_dir('golden'))!r})[:1]:\n"
         "    os.symlink(p, 'golden-link')\n    print('linked', p)"
     ),
     "ipython-startup": (

@@ -17,6 +17,12 @@ from grader.config import Limits
 from grader.execute import execute_notebook
 from grader.models import CellStatus
 from grader.resources import data_dir
+from grader.sandbox import _checkout, _interpreter_paths
+
+
+def _needed() -> list[Path]:
+    return _interpreter_paths() + ([c] if (c := _checkout()) is not None else [])
+
 
 SB = sandbox.select_sandbox()
 strong_only = pytest.mark.skipif(
@@ -116,7 +122,11 @@ def test_sandboxed_process_is_isolated_from_the_inside() -> None:
         assert got["solutions"] == "ModuleNotFoundError"
         assert got["pid1_environ"] == "PermissionError"
         assert got["net"] == "OSError"  # no network in the namespace
-        assert got["tmp"] == "[]" and got["write_tmp"] == "1"  # private, empty, writable
+        # private and writable; empty but for the path to a checkout or venv that lives in /tmp
+        kept = sorted(
+            {p.relative_to("/tmp").parts[0] for p in _needed() if Path("/tmp") in p.parents}
+        )
+        assert got["tmp"] == str(kept) and got["write_tmp"] == "1"
         assert got["write_site"] in ("PermissionError", "OSError")
         assert got["write_state"] != "1"
         assert got["setuid"] == "PermissionError"
