@@ -71,7 +71,7 @@ def rnn_forward(x: Array, a0: Array, parameters: Params) -> tuple[Array, Array, 
     y_pred -- predictions for every time step, numpy array of shape (n_y, m, T_x)
     caches -- tuple of values needed for the backward pass: (list of caches, x)
     """
-    caches: Any = []
+    caches = []
     n_x, m, T_x = x.shape
     n_y, n_a = parameters["Wya"].shape
 
@@ -153,7 +153,7 @@ def lstm_forward(x: Array, a0: Array, parameters: Params) -> tuple[Array, Array,
     c -- memory states for every time step, numpy array of shape (n_a, m, T_x)
     caches -- tuple of values needed for the backward pass: (list of caches, x)
     """
-    caches: Any = []
+    caches = []
     n_x, m, T_x = x.shape
     n_y, n_a = parameters["Wy"].shape
 
