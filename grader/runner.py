@@ -185,6 +185,20 @@ def _kill_group(pid: int) -> None:
             target()
 
 
+def _drain_group(pgid: int, seconds: float = 2.0) -> None:
+    """Kill the group until it is empty: a fork bomb forks while one SIGKILL is delivered.
+
+    Called after the leader is reaped, so a zombie leader cannot keep the group alive.
+    """
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.005)
+
+
 def run_exercise(ex: dict[str, Any], out: int, opts: dict[str, Any]) -> None:
     call_timeout = float(opts["call_timeout"])
     max_frame = int(opts["result_bytes"])
@@ -232,6 +246,7 @@ def run_exercise(ex: dict[str, Any], out: int, opts: dict[str, Any]) -> None:
         os.close(rfd)
         _kill_group(pid)
         _, status = os.waitpid(pid, 0)
+        _drain_group(pid)
     end["frames"] = frames
     end["elapsed"] = time.monotonic() - started
     if os.WIFSIGNALED(status):
