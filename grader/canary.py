@@ -3,16 +3,12 @@
 If limits are too low for this machine, or the sandbox is broken, every student would get zero;
 the canary turns that into one :class:`InfrastructureError` before any student is graded.
 
-Which known-good notebook:
-
-* in a source checkout (``solutions`` importable): the stub notebook with the reference filled in
-  (``grader.stubgen.render_solved()``), graded against every case of ``golden``;
-* from the wheel (no reference solutions shipped): a generated notebook whose eight functions
-  rebuild the expected outputs of the golden set's *public* case (the course's worked example,
-  which the course publishes anyway) from literals, passing inputs through where the expected
-  output holds them (caches, ``parameters``). It is graded against the public cases only. It
-  still exercises every part of the machinery a real grade uses: kernel start in the sandbox,
-  helper-module imports, the judge's runner and uids, result transfer and comparison.
+The known-good notebook needs only what the wheel ships (the reference solutions are not in it):
+its functions rebuild the expected outputs of the golden set's *public* case (the course's worked
+example, which the course publishes anyway) from literals, passing inputs through where the
+expected output holds them (caches, ``parameters``). It is graded against the public cases only.
+It still exercises every part of the machinery a real grade uses: kernel start in the sandbox,
+helper-module imports, the judge's runner and uids, result transfer and comparison.
 """
 
 from __future__ import annotations
@@ -56,13 +52,12 @@ def run_canary(config: GradingConfig, golden: golden_mod.Golden) -> None:
 def canary_notebook(
     golden: golden_mod.Golden,
 ) -> tuple[nbformat.NotebookNode, golden_mod.Golden, str]:
-    """(notebook, golden set to grade it against, description)."""
-    try:
-        from grader.stubgen import render_solved
+    """(notebook, golden set to grade it against, description).
 
-        return render_solved(), golden, "the reference solution"
-    except ImportError:  # the wheel: solutions/ is not shipped
-        return public_canary(golden), public_only(golden), "rebuilt public example"
+    One code path everywhere (wheel, sdist, editable install, checkout): it needs nothing but the
+    golden set, so a source checkout cannot hide a canary that breaks from an installed wheel.
+    """
+    return public_canary(golden), public_only(golden), "rebuilt public example"
 
 
 def public_only(golden: golden_mod.Golden) -> golden_mod.Golden:

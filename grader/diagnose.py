@@ -80,8 +80,12 @@ class Catalogue:
 # Build time (needs solutions/)
 
 
-def write_variants(out: Path, cases: Sequence[Case]) -> None:
+def write_variants(out: Path, cases: Sequence[Case], *, rtol: float, atol: float) -> None:
     """Run every catalogued mistake on its exercise's golden cases; write the two files to ``out``.
+
+    A case *differs* when the variant's output is not the reference's within the grading tolerance
+    (``rtol``/``atol``): the expected outputs were computed independently, possibly by another
+    numpy, BLAS or CPU, so bit equality would make the catalogue depend on the machine.
 
     Raises ``GoldenError`` for a mistake whose outputs equal the reference on every case (it would
     be diagnosed on correct code) or whose id is not unique.
@@ -120,7 +124,7 @@ def write_variants(out: Path, cases: Sequence[Case]) -> None:
                 else:
                     stored_by_content[digest] = key
                     arrays[key] = arr
-            same = _same(result, case.expected, rtol=0.0, atol=0.0)
+            same = _same(result, case.expected, rtol, atol)
             stored[case.id] = {"differs": not same, "tree": tree, "raised": None}
         if not any(c["differs"] for c in stored.values()):
             raise GoldenError(

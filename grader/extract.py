@@ -89,6 +89,9 @@ class _Stmt:
     mutates: frozenset[str]  # `x[k] = v`, `x.a = v`, `x.append(v)`, `del x[k]` on these names
     now: frozenset[str]  # globals read while the statement runs (defaults, decorators, values)
     later: frozenset[str]  # globals read by the functions it defines, when they are called
+    #: globals its functions assign (``global x; x = …``): bound only once they are called, so
+    #: they are needs (``x += 1`` reads the module-level ``x = 0``), not bindings that hide it
+    deferred: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -299,15 +302,19 @@ def _mutated(node: ast.stmt) -> set[str]:
     return {n for n in names if n}
 
 
-def _scopes(table: symtable.SymbolTable) -> tuple[set[str], set[str], set[str], set[str]]:
-    """(binds, imported, now, later) of one statement's symbol table.
+def _scopes(
+    table: symtable.SymbolTable,
+) -> tuple[set[str], set[str], set[str], set[str], set[str]]:
+    """(binds, imported, now, later, deferred) of one statement's symbol table.
 
     Class bodies and comprehensions run when their parent runs; function and lambda bodies only
-    when called, so what they read is resolved against the notebook's final state."""
+    when called, so what they read is resolved against the notebook's final state, and what they
+    declare ``global`` and assign is *deferred*: read (``n += 1``) or bound only at call time."""
     binds: set[str] = set()
     imported: set[str] = set()
     now: set[str] = set()
     later: set[str] = set()
+    deferred: set[str] = set()
     for sym in table.get_symbols():
         if sym.is_referenced():
             now.add(sym.get_name())
@@ -324,9 +331,11 @@ def _scopes(table: symtable.SymbolTable) -> tuple[set[str], set[str], set[str], 
             if sym.is_global() and sym.is_referenced():
                 (now if at_once else later).add(sym.get_name())
             if sym.is_declared_global() and sym.is_assigned():
-                binds.add(sym.get_name())  # `global x; x = …`, or a walrus in a comprehension
+                # a walrus in a comprehension binds at once; `global x; x = …` in a function
+                # only when it is called
+                (binds if at_once else deferred).add(sym.get_name())
         stack.extend((child, at_once) for child in tab.get_children())
-    return binds, imported, now, later
+    return binds, imported, now, later, deferred - binds
 
 
 def _statements(cell: int, offset: int, code: str, tree: ast.Module, out: _Cells) -> None:
@@ -340,7 +349,9 @@ def _statements(cell: int, offset: int, code: str, tree: ast.Module, out: _Cells
         )
         mutates = _mutated(node)
         try:
-            binds, imported, now, later = _scopes(symtable.symtable(text, "<cell>", "exec"))
+            binds, imported, now, later, deferred = _scopes(
+                symtable.symtable(text, "<cell>", "exec")
+            )
         except _PARSE_ERRORS as exc:  # e.g. `nonlocal` at top level: parses, compiles nowhere
             out.broken.append(_broken(cell, exc, text, line - 1))
             continue
@@ -350,7 +361,7 @@ def _statements(cell: int, offset: int, code: str, tree: ast.Module, out: _Cells
             for name in binds:
                 out.ipython[name] = (cell, line)
             continue
-        if binds or mutates or star:  # anything else can never be needed
+        if binds or mutates or star or deferred:  # anything else can never be needed
             out.stmts.append(
                 _Stmt(
                     cell,
@@ -361,7 +372,8 @@ def _statements(cell: int, offset: int, code: str, tree: ast.Module, out: _Cells
                     star,
                     frozenset(mutates),
                     frozenset(now),
-                    frozenset(later),
+                    frozenset(later | deferred),
+                    frozenset(deferred),
                 )
             )
 
@@ -419,11 +431,15 @@ class _Index:
         self.cells = cells
         self.stmts = cells.stmts
         self.binders: dict[str, list[int]] = {}
+        #: statements whose functions assign the name through `global`, when called
+        self.deferred: dict[str, list[int]] = {}
         self.mutators: dict[str, list[int]] = {}
         self.stars: list[int] = []
         for pos, s in enumerate(self.stmts):
             for name in s.binds:
                 self.binders.setdefault(name, []).append(pos)
+            for name in s.deferred:
+                self.deferred.setdefault(name, []).append(pos)
             for name in s.mutates:
                 self.mutators.setdefault(name, []).append(pos)
             if s.star:
@@ -490,6 +506,10 @@ class _Index:
             k = len(positions) if before is None else bisect.bisect_left(positions, before)
             if k:
                 found.append(positions[k - 1])
+            elif before is None and n in self.deferred:
+                # only ever bound by a function's `global` assignment (an `init()` the code
+                # calls, or the function itself): include those functions, nothing to report
+                found.extend(self.deferred[n])
             elif not (n in _KNOWN or (before is not None and n in s.binds)):
                 unresolved.setdefault(n, (before, pos))
         for n in s.binds - s.imported:  # `params["W"] = …` after `params = {}`, up to a rebinding

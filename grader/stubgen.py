@@ -472,9 +472,10 @@ def dumps(nb: NotebookNode) -> str:
 
 def write_exercises(out_dir: Path) -> list[Path]:
     """Write the stub notebook and the course helper modules next to it; returns the paths."""
+    text = dumps(render_stub())  # first: from a wheel there is no reference, write nothing
     out_dir.mkdir(parents=True, exist_ok=True)
     notebook = out_dir / NOTEBOOK_NAME
-    notebook.write_text(dumps(render_stub()), encoding="utf-8")
+    notebook.write_text(text, encoding="utf-8")
     written = [notebook]
     for name in COMPAT_FILES:
         target = out_dir / name

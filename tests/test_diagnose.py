@@ -27,7 +27,9 @@ def gold() -> golden.Golden:
 @pytest.fixture(scope="module")
 def catalogue(gold: golden.Golden, tmp_path_factory: pytest.TempPathFactory) -> diagnose.Catalogue:
     out = tmp_path_factory.mktemp("variants")
-    diagnose.write_variants(out, [c for cs in gold.cases.values() for c in cs])
+    diagnose.write_variants(
+        out, [c for cs in gold.cases.values() for c in cs], rtol=RTOL, atol=ATOL
+    )
     return diagnose.load_catalogue(out)
 
 
@@ -188,7 +190,7 @@ def test_missing_files_give_an_empty_catalogue(tmp_path: Path) -> None:
 
 
 def test_corrupt_files_raise_golden_error(tmp_path: Path, gold: golden.Golden) -> None:
-    diagnose.write_variants(tmp_path, gold.for_exercise("rnn_cell_backward"))
+    diagnose.write_variants(tmp_path, gold.for_exercise("rnn_cell_backward"), rtol=RTOL, atol=ATOL)
     (tmp_path / diagnose.NPZ_NAME).write_bytes(b"not a zip")
     with pytest.raises(GoldenError, match="rebuild"):
         diagnose.load_catalogue(tmp_path)
@@ -204,13 +206,15 @@ def test_build_refuses_a_mistake_equal_to_the_reference(
     )
     monkeypatch.setattr(mistakes, "MISTAKES", (no_op,))
     with pytest.raises(GoldenError, match=r"no_op.*every golden case"):
-        diagnose.write_variants(tmp_path, gold.for_exercise("rnn_cell_backward"))
+        diagnose.write_variants(
+            tmp_path, gold.for_exercise("rnn_cell_backward"), rtol=RTOL, atol=ATOL
+        )
 
 
 def test_build_is_deterministic(tmp_path: Path, gold: golden.Golden) -> None:
     cases = gold.for_exercise("lstm_forward")
     for sub in ("a", "b"):
-        diagnose.write_variants(tmp_path / sub, cases)
+        diagnose.write_variants(tmp_path / sub, cases, rtol=RTOL, atol=ATOL)
     for name in (diagnose.JSON_NAME, diagnose.NPZ_NAME):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
