@@ -1,15 +1,21 @@
 """Benchmark: grading one notebook vs the floor (nbclient running the same notebook, nothing else).
 
-    python bench/bench_grade.py [--repeat 5] [NOTEBOOK ...]
+    python bench/bench_grade.py [--repeat 5] [--levels basic,portable] [NOTEBOOK ...]
 
 Without arguments it uses the shipped stub (exercises/rnn_step_by_step.ipynb) and the solved
 notebook generated from the reference. Each round runs the floor and the grader back to back on the
 same machine state; the report gives medians and the ratio grade/floor (target: <= 1.5).
+
+``--levels`` grades at each named sandbox level in every round (``RNN_GRADER_SANDBOX``), in turn
+and in the same rounds, and adds the ratio of each level's median to the first level's: with
+``basic,portable`` that is how much slower the portable level (a spawned interpreter per
+exercise, a memory watcher, no fork) is than the basic one on the same notebooks.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import sys
@@ -25,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from grader.pipeline import grade_notebook  # noqa: E402
 from grader.resources import compat_dir  # noqa: E402
+from grader.sandbox import ENV_VAR  # noqa: E402
 
 
 def floor(path: Path) -> float:
@@ -44,11 +51,22 @@ def floor(path: Path) -> float:
         return time.perf_counter() - start
 
 
-def graded(path: Path) -> float:
-    start = time.perf_counter()
-    result = grade_notebook(path)
-    elapsed = time.perf_counter() - start
+def graded(path: Path, level: str | None = None) -> float:
+    """Seconds to grade ``path``, at sandbox ``level`` (None: the strongest available)."""
+    saved = os.environ.get(ENV_VAR)
+    if level is not None:
+        os.environ[ENV_VAR] = level
+    try:
+        start = time.perf_counter()
+        result = grade_notebook(path)
+        elapsed = time.perf_counter() - start
+    finally:
+        if saved is None:
+            os.environ.pop(ENV_VAR, None)
+        else:
+            os.environ[ENV_VAR] = saved
     assert result.status == "graded", result.error
+    assert level is None or result.sandbox == level, (level, result.sandbox)
     return elapsed
 
 
@@ -56,7 +74,16 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("notebooks", nargs="*", type=Path)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument(
+        "--levels",
+        default="",
+        help="comma-separated sandbox levels graded in every round, e.g. basic,portable "
+        "(default: the strongest available only)",
+    )
     args = ap.parse_args()
+    levels = [lv.strip() for lv in args.levels.split(",") if lv.strip()]
+    if levels:
+        return compare_levels(args, levels)
     with tempfile.TemporaryDirectory() as tmp:
         paths = list(args.notebooks)
         if not paths:
@@ -74,6 +101,42 @@ def main() -> int:
                 g_times.append(graded(path))
             f, g = statistics.median(f_times), statistics.median(g_times)
             print(f"{path.name:32} {f:8.2f} {g:8.2f} {g / f:6.2f}")
+    return 0
+
+
+def _default_paths(tmp: str) -> list[Path]:
+    from grader.stubgen import render_solved
+
+    solved = Path(tmp) / "solved.ipynb"
+    nbformat.write(render_solved(), str(solved))
+    return [ROOT / "exercises" / "rnn_step_by_step.ipynb", solved]
+
+
+def compare_levels(args: argparse.Namespace, levels: list[str]) -> int:
+    """Floor and every level in each round; medians, ratio to the floor and to the first level."""
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = list(args.notebooks) or _default_paths(tmp)
+        head = " ".join(f"{lv + ' s (x floor)':>16}" for lv in levels)
+        ratios = " ".join(f"{lv + '/' + levels[0]:>18}" for lv in levels[1:])
+        print(f"{'notebook':24} {'floor s':>8} {head} {ratios}")
+        for path in paths:
+            floor(path)
+            for level in levels:  # warm the page cache, imports and the level selection
+                graded(path, level)
+            f_times: list[float] = []
+            times: dict[str, list[float]] = {lv: [] for lv in levels}
+            for _ in range(args.repeat):
+                f_times.append(floor(path))
+                for level in levels:
+                    times[level].append(graded(path, level))
+            f = statistics.median(f_times)
+            med = {lv: statistics.median(t) for lv, t in times.items()}
+            cells = " ".join(f"{med[lv]:9.2f} ({med[lv] / f:3.1f}x)" for lv in levels)
+            rel = " ".join(f"{med[lv] / med[levels[0]]:18.2f}" for lv in levels[1:])
+            print(f"{path.name:24} {f:8.2f} {cells} {rel}")
+            for lv in levels:
+                spread = ", ".join(f"{t:.2f}" for t in times[lv])
+                print(f"  {lv:10} runs: {spread}")
     return 0
 
 

@@ -5,6 +5,11 @@ Library API (the CLI is a thin layer over it)::
     from grader import grade_notebook
     result = grade_notebook("submission.ipynb")
     print(result.score, result.to_dict())
+
+Inside a notebook (Jupyter, Colab)::
+
+    import grader
+    grader.check("rnn_cell_forward")   # or grader.check() for every exercise
 """
 
 from typing import Any
@@ -31,8 +36,16 @@ __all__ = [
     "GradeResult",
     "Mismatch",
     "Status",
+    "check",
     "grade_notebook",
 ]
+
+
+def check(*names: str) -> Any:
+    """Grade exercises from the definitions in this notebook's kernel (see ``grader.selfcheck``)."""
+    from grader.selfcheck import check as _check
+
+    return _check(*names)
 
 
 def __getattr__(name: str) -> Any:

@@ -36,7 +36,9 @@ from grader.cache import ResultCache, atomic_write, cache_key
 from grader.config import GradingConfig
 from grader.errors import ExitCode, GraderError, UsageError
 from grader.golden import Golden
+from grader.limits import kill_process_tree
 from grader.models import GradeResult
+from grader.sandbox import Sandbox, select_sandbox
 from grader.spec import NAMES
 
 #: output names the batch writes itself: a notebook stem must never overwrite them
@@ -174,7 +176,9 @@ def grade_bytes(
 def _worker_main(conn: Any, config: GradingConfig, golden_dir: str | None) -> None:
     """A worker: grade one request at a time until the pipe closes."""
     # Own process group: the terminal's Ctrl-C goes to the batch, which stops workers itself.
-    os.setpgrp()
+    # (Windows has no process groups of this kind: kill_process_tree stops what a worker left.)
+    if hasattr(os, "setpgrp"):
+        os.setpgrp()
 
     def _exit(signum: int, frame: Any) -> None:
         raise SystemExit(128 + signum)  # unwinds so nbclient shuts its kernel down
@@ -253,8 +257,11 @@ class _Worker:
             self.proc.terminate()
             self.proc.join(grace)
         if self.proc.is_alive() and self.proc.pid:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
+            if hasattr(os, "killpg"):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+            else:
+                kill_process_tree(self.proc.pid)
             self.proc.join(2)
         self.conn.close()
 
@@ -626,6 +633,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=handler)
 
 
+def _warn_if_weak(sandbox: Sandbox) -> None:
+    """One loud line when student code will run with this account's read access."""
+    if sandbox.strong:
+        return
+    print(
+        f"grade batch: WARNING: sandbox level '{sandbox.name}' (missing: "
+        f"{', '.join(sandbox.missing) or 'nothing'}): student code can read every file this "
+        "account can read (other submissions, your home, private golden sets) and print it into "
+        "its report; for the strong level grade as root, in a container per submission, or "
+        "with unprivileged user namespaces enabled (sysctl user.max_user_namespaces > 0)",
+        file=sys.stderr,
+    )
+
+
 class _Terminated(Exception):
     pass
 
@@ -643,6 +664,8 @@ def handler(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
         golden, config = load_settings(args)
+        if args.scheduler is None:  # a cluster's workers choose their own level
+            _warn_if_weak(select_sandbox())
         if not args.no_canary and args.dir.is_dir() and discover(args.dir):
             # A known-good notebook first: limits too low for this machine or a broken sandbox
             # must stop the batch (exit 3), not give every student zero.

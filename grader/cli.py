@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 
 from grader.cache import atomic_write
 from grader.errors import ExitCode, GraderError, UsageError
+from grader.models import GradeResult
 
 #: subcommand -> module with ``register(subparsers)``
 SUBCOMMANDS = {
@@ -107,6 +108,11 @@ def _grade_parser() -> argparse.ArgumentParser:
         help="write the HTML report here (default: NOTEBOOK.report.html next to it)",
     )
     p.add_argument("--no-html", action="store_true", help="do not write an HTML report")
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="regrade every time the notebook is saved; Ctrl-C stops",
+    )
     add_common_options(p)
     return p
 
@@ -121,15 +127,40 @@ def _default_html(notebook: Path) -> Path:
 def _grade_one(argv: Sequence[str]) -> int:
     args = _grade_parser().parse_args(argv)
     started = time.monotonic()
-    from grader.pipeline import grade_notebook
-
     try:
         golden, config = load_settings(args)
     except GraderError as exc:
         _write_failure_outputs(args, str(exc), time.monotonic() - started)
         raise
+    if args.watch:
+        from grader.render.terminal import use_color
+        from grader.watch import watch
+
+        def again() -> str:
+            try:
+                return _grade_and_write(args, golden, config, time.monotonic())[1]
+            except GraderError as exc:  # one bad round (a kernel that cannot start) is shown
+                return f"grade: error: {exc}\n"
+
+        return watch(Path(args.notebook), again, out=sys.stdout, clear=use_color(sys.stdout))
+    result, shown = _grade_and_write(args, golden, config, started)
+    if result.status != "graded":
+        print(f"grade: error: {result.error}", file=sys.stderr)
+        return ExitCode.USAGE
+    print(shown, end="")
+    return ExitCode.OK if result.passed else ExitCode.NOT_PASSED
+
+
+def _grade_and_write(
+    args: argparse.Namespace, golden: Any, config: Any, started: float
+) -> tuple[GradeResult, str]:
+    """Grade once, write every requested output; (result, what to print on stdout)."""
+    from grader.limits import interrupt_kills_children
+    from grader.pipeline import grade_notebook
+
     try:
-        result = grade_notebook(args.notebook, golden=golden, config=config)
+        with interrupt_kills_children():  # Ctrl-C stops the kernel and judge at once
+            result = grade_notebook(args.notebook, golden=golden, config=config)
     except GraderError as exc:  # infrastructure: CI outputs still say what happened
         _write_failure_outputs(args, str(exc), time.monotonic() - started)
         raise
@@ -144,23 +175,19 @@ def _grade_one(argv: Sequence[str]) -> int:
 
         write_gradescope(result, args.gradescope, execution_time=result.duration)
     if result.status != "graded":
-        print(f"grade: error: {result.error}", file=sys.stderr)
-        return ExitCode.USAGE
+        return result, f"grade: error: {result.error}\n"
     report: Path | None = None
     if not args.no_html:
         from grader.render.html import write_html
 
         report = args.html or _default_html(Path(args.notebook))
         write_html(result, report)
-    from grader.render.terminal import render_terminal, use_color
+    from grader.render.terminal import for_stream, render_terminal, use_color
 
-    print(
-        render_terminal(
-            result, color=use_color(sys.stdout), report_path=str(report) if report else None
-        ),
-        end="",
+    table = render_terminal(
+        result, color=use_color(sys.stdout), report_path=str(report) if report else None
     )
-    return ExitCode.OK if result.passed else ExitCode.NOT_PASSED
+    return result, for_stream(table, sys.stdout)  # ASCII on a console that cannot show it
 
 
 def _write_failure_outputs(args: argparse.Namespace, error: str, elapsed: float) -> None:

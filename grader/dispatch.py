@@ -4,20 +4,27 @@ The grader's side of ``grader.runner``: sends code and *inputs* (never expected 
 under an overall deadline, parses them strictly, and survives anything the runner does — if it dies
 mid-way (a student child can kill its parent), the exercise in progress is recorded as a crash and a
 fresh runner takes the remaining ones.
+
+Two runner modes: *fork* (basic and strong levels: the runner forks a child per exercise, frames are
+read with ``selectors``) and *spawn* (portable level, :class:`PortableLauncher`: a fresh interpreter
+per exercise, frames read by a thread, since ``select`` does not work on Windows pipes).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
 import selectors
 import struct
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Protocol
 
 from grader import plain
 from grader.config import Limits
@@ -65,6 +72,45 @@ def basic_launcher(limits: Limits, env: Mapping[str, str]) -> Launcher:
     return launch
 
 
+class RunnerWatch(Protocol):
+    """What the portable level's watcher (``grader.portable.TreeWatch``) does for the judge."""
+
+    def runner(self, pid: int) -> None: ...  # a runner started: watch its exercise processes
+    def exercise(self, runner_pid: int, pid: int) -> None: ...  # a runner announced one
+    def memory_killed(self, pid: int) -> bool: ...  # was that one killed at the memory limit?
+
+
+class PortableLauncher:
+    """Starts the runner in *spawn* mode, without ``preexec_fn`` (the portable level).
+
+    Its own session on POSIX / process group on Windows (Ctrl-C stays with the grader); no
+    rlimits: ``watch`` bounds the memory of the exercise processes and kills what they leave.
+    """
+
+    runner_mode = "spawn"
+
+    def __init__(self, env: Mapping[str, str], watch: RunnerWatch | None = None) -> None:
+        self.env = dict(env)
+        self.watch = watch
+
+    def __call__(
+        self, cmd: list[str], cwd: Path, extra_env: Mapping[str, str]
+    ) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env={**self.env, **extra_env},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # ignored on Windows
+            creationflags=getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0),
+        )
+        if self.watch is not None:
+            self.watch.runner(proc.pid)
+        return proc
+
+
 def run_exercises(
     extracted: Mapping[str, Extracted],
     cases: Mapping[str, Sequence[Case]],
@@ -92,6 +138,7 @@ def _request(
     cases: Mapping[str, Sequence[Case]],
     limits: Limits,
     compat: Path,
+    mode: str = "fork",
 ) -> bytes:
     body = {
         "options": {
@@ -99,6 +146,8 @@ def _request(
             "memory_bytes": limits.memory_bytes,
             "result_bytes": limits.result_bytes,
             "compat": str(compat),
+            "mode": mode,
+            "startup_timeout": limits.startup_timeout,
         },
         "exercises": [
             {
@@ -125,19 +174,28 @@ def _run_batch(
 ) -> set[str]:
     """One runner process for ``names`` in order; returns the names it finished (ended or crashed)."""
     finished: set[str] = set()
+    mode = getattr(launcher, "runner_mode", "fork")
+    watch: RunnerWatch | None = getattr(launcher, "watch", None)
     proc = launcher([sys.executable, "-I", "-m", "grader.runner"], workdir, {})
     assert proc.stdin is not None and proc.stdout is not None
     # Enough for every case of every exercise to use its full time, plus start-up.
     n_calls = sum(len(cases[n]) + 1 for n in names)
     deadline = time.monotonic() + limits.call_timeout * n_calls + 30
+    if mode == "spawn":  # and an interpreter start per exercise
+        deadline += len(names) * min(limits.startup_timeout, 10)
     current = 0
+    reader: _FrameReader | _ThreadFrameReader | None = None
     try:
         try:
-            proc.stdin.write(_request(names, extracted, cases, limits, compat))
+            proc.stdin.write(_request(names, extracted, cases, limits, compat, mode))
             proc.stdin.close()
         except BrokenPipeError:
             pass
-        reader = _FrameReader(proc.stdout.fileno(), limits.result_bytes + (1 << 20))
+        max_frame = limits.result_bytes + (1 << 20)
+        if mode == "spawn":
+            reader = _ThreadFrameReader(proc.stdout, max_frame)
+        else:
+            reader = _FrameReader(proc.stdout.fileno(), max_frame)
         while current < len(names):
             raw = reader.next(deadline)
             name = names[current]
@@ -157,7 +215,18 @@ def _run_batch(
                 outcome.malformed = "a result frame is not a dict"
                 continue
             kind = frame.get("kind")
+            if kind == "spawned":  # spawn mode: an exercise process, before it runs any code
+                if watch is not None and isinstance(frame.get("pid"), int):
+                    watch.exercise(proc.pid, frame["pid"])
+                continue
             if kind == "end" and frame.get("name") == name:
+                pid = frame.get("pid")
+                if watch is not None and isinstance(pid, int) and watch.memory_killed(pid):
+                    frame = {k: v for k, v in frame.items() if k not in ("signal", "exit")}
+                    frame["crash"] = (
+                        f"the process used more than {limits.memory_bytes >> 20} MiB of memory "
+                        "and was stopped"
+                    )
                 outcome.end = frame
                 finished.add(name)
                 current += 1
@@ -179,7 +248,9 @@ def _run_batch(
 
         kill_process_tree(proc.pid)
         proc.wait()
-        if proc.stdout:
+        if isinstance(reader, _ThreadFrameReader):
+            reader.close()  # its thread closes the pipe at end of file
+        elif proc.stdout:
             proc.stdout.close()
     return finished
 
@@ -215,6 +286,79 @@ class _FrameReader:
             if not self.sel.select(remaining):
                 continue
             data = os.read(self.fd, 1 << 20)
+            if not data:
+                self.eof = True
+            self.buf += data
+
+
+class _ThreadFrameReader:
+    """The same contract as :class:`_FrameReader`, without ``select``: a thread reads the pipe.
+
+    ``select``/``selectors`` do not work on pipes on Windows. The thread hands over chunks
+    through a bounded queue (a runner that floods waits, as it would on a full pipe); the
+    caller waits in short slices, so Ctrl-C is never held up for long.
+    """
+
+    _SLICE = 0.25
+
+    def __init__(self, stream: IO[bytes], max_frame: int) -> None:
+        self.max_frame = max_frame
+        self.buf = bytearray()
+        self.timed_out = False
+        self.eof = False
+        self._chunks: queue.Queue[bytes] = queue.Queue(maxsize=64)
+        self._closed = threading.Event()
+        self._stream = stream
+        self._thread = threading.Thread(target=self._pump, name="rnn-grader-frames", daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        # The thread closes the pipe itself, at end of file: closed by another thread while this
+        # one still reads, its fd number could be reused for another file.
+        fd = self._stream.fileno()
+        while True:
+            try:
+                data = os.read(fd, 1 << 20)
+            except OSError:
+                data = b""
+            if not data:
+                self._stream.close()
+            while not self._closed.is_set():  # once closed: read on, discard, until the end
+                try:
+                    self._chunks.put(data, timeout=self._SLICE)
+                    break
+                except queue.Full:
+                    continue
+            if not data:
+                return
+
+    def close(self) -> None:
+        """Stop handing over chunks (the thread closes the pipe when it reaches its end)."""
+        self._closed.set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._chunks.get_nowait()
+
+    def next(self, deadline: float) -> bytes | None:
+        while True:
+            if len(self.buf) >= _LEN.size:
+                (n,) = _LEN.unpack_from(self.buf)
+                if n > self.max_frame:
+                    return None
+                if len(self.buf) >= _LEN.size + n:
+                    frame = bytes(self.buf[_LEN.size : _LEN.size + n])
+                    del self.buf[: _LEN.size + n]
+                    return frame
+            if self.eof:
+                return None
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.timed_out = True
+                return None
+            try:
+                data = self._chunks.get(timeout=min(remaining, self._SLICE))
+            except queue.Empty:
+                continue
             if not data:
                 self.eof = True
             self.buf += data

@@ -27,10 +27,10 @@ import subprocess
 import sys
 import time
 from asyncio import FIRST_COMPLETED
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import nbformat
 import zmq
@@ -61,6 +61,14 @@ _MESSAGE_SLACK = 64 << 10
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]")
 #: Messages that only report kernel state; every other iopub message counts towards the cap.
 _BOOKKEEPING = frozenset({"status", "execute_input"})
+
+
+class KernelGuard(Protocol):
+    """How the kernel is started and watched instead of ``preexec_fn`` (``grader.portable``)."""
+
+    def popen_kwargs(self) -> dict[str, Any]: ...  # extra Popen arguments for the kernel
+    def started(self, pid: int) -> None: ...  # the kernel process exists: watch it
+    def death_reason(self, pid: int) -> str | None: ...  # why it died, when the guard knows
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,7 @@ def execute_notebook(
     env: Mapping[str, str] | None = None,
     kernel_cmd_prefix: Sequence[str] = (),
     owner: int | None = None,
+    guard: KernelGuard | None = None,
 ) -> ExecutionLog:
     """Run every code cell of ``nb`` in a fresh kernel whose cwd is ``workdir``.
 
@@ -115,13 +124,27 @@ def execute_notebook(
     ``owner`` is the uid the kernel runs as when the prefix switches uid (``grader.sandbox``):
     the runtime directory and the connection file (0600) are given to it, so the kernel can
     read its keys and bind its IPC sockets while the grader (root) still connects to them.
+
+    ``guard`` (the portable level) replaces the ``preexec_fn`` rlimits: the kernel starts with
+    its ``popen_kwargs()`` and is handed to it once started (it watches the kernel's memory).
     """
     workdir = Path(workdir).absolute()
     workdir.mkdir(parents=True, exist_ok=True)
     cells = _runnable_cells(nb)
     kernel_env = dict(env) if env is not None else child_env(workdir / ".home")
-    run = _Run(cells, workdir, limits, kernel_env, tuple(kernel_cmd_prefix), owner)
-    return asyncio.run(run.main())
+    run = _Run(cells, workdir, limits, kernel_env, tuple(kernel_cmd_prefix), owner, guard)
+    return _run_loop(run.main())
+
+
+def _run_loop(main: Coroutine[Any, Any, ExecutionLog]) -> ExecutionLog:
+    """``asyncio.run``; on Windows with a selector loop, which pyzmq's asyncio sockets need
+    (the default proactor loop has no ``add_reader``)."""
+    if sys.platform == "win32":
+        if sys.version_info >= (3, 11):
+            with asyncio.Runner(loop_factory=asyncio.SelectorEventLoop) as runner:
+                return runner.run(main)
+        asyncio.set_event_loop_policy(asyncio.WindowsSelectorEventLoopPolicy())
+    return asyncio.run(main)
 
 
 # --------------------------------------------------------------------------- notebook copy
@@ -337,6 +360,7 @@ class _Run:
         env: dict[str, str],
         prefix: tuple[str, ...],
         owner: int | None = None,
+        guard: KernelGuard | None = None,
     ) -> None:
         self.cells = cells
         self.workdir = workdir
@@ -344,6 +368,7 @@ class _Run:
         self.env = env
         self.prefix = prefix
         self.owner = owner
+        self.guard = guard
         self.rundir = workdir / RUNTIME_DIR
         self.km: _GraderKernelManager | None = None
         self.kc: Any = None
@@ -376,7 +401,7 @@ class _Run:
 
     def _transport(self) -> tuple[str, str]:
         ipc_base = str(self.rundir / "k")
-        if len(ipc_base) + 8 <= _MAX_IPC_PATH:
+        if len(ipc_base) + 8 <= _MAX_IPC_PATH and zmq.has("ipc"):  # no IPC sockets on Windows
             return "ipc", ipc_base
         return "tcp", "127.0.0.1"
 
@@ -398,6 +423,10 @@ class _Run:
         )
         self.km = km
         timeout = self.limits.startup_timeout
+        # Without a guard (basic, strong): rlimits and a new session from preexec_fn (POSIX).
+        launch = {"preexec_fn": make_preexec(self.limits)} if self.guard is None else {}
+        if self.guard is not None:
+            launch = self.guard.popen_kwargs()
         try:
             with open(self.stderr_path, "wb") as stderr:
                 await asyncio.wait_for(
@@ -406,14 +435,16 @@ class _Run:
                         extra_arguments=["--HistoryManager.hist_file=:memory:"],
                         cwd=str(self.workdir),
                         env=self.env,
-                        preexec_fn=make_preexec(self.limits),
                         stdin=subprocess.DEVNULL,
                         stdout=subprocess.DEVNULL,
                         stderr=stderr,
+                        **launch,
                     ),
                     timeout,
                 )
             self.proc = getattr(km.provisioner, "process", None)
+            if self.guard is not None and self.proc is not None:
+                self.guard.started(self.proc.pid)
             self._watch_exit()
             self.kc = km.client()
             # Default for every socket the client creates. libzmq refuses a larger frame before
@@ -660,6 +691,8 @@ class _Run:
         if self.proc is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 returncode = self.proc.wait(timeout=1)
+            if self.guard is not None and (why := self.guard.death_reason(self.proc.pid)):
+                return why
         if self.prefix and returncode is not None and 128 < returncode < 128 + 65:
             # A wrapper's init (grader.sandbox) reports a signal death as 128 + signal.
             returncode = -(returncode - 128)

@@ -238,14 +238,18 @@ def _end_error(raw: RawOutcome, case: Case | None, limits: Limits) -> tuple[Stat
         )
     sig = end.get("signal")
     if isinstance(sig, int):
-        if sig == signal.SIGXCPU:
+        if sig == getattr(signal, "SIGXCPU", None):  # POSIX only, like the signal deaths
             return Status.TIMEOUT, ErrorInfo(
                 "timeout",
                 f"CPU time limit exceeded{at}",
                 limit="CPU seconds per exercise",
                 case=cid,
             )
-        if sig == signal.SIGKILL and case is not None and end.get("frames", 0) > 0:
+        if (
+            sig == getattr(signal, "SIGKILL", None)
+            and case is not None
+            and end.get("frames", 0) > 0
+        ):
             return Status.ERROR, ErrorInfo(
                 "crash",
                 f"the process was killed{at} (out of memory, or it killed itself)",

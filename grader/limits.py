@@ -1,19 +1,22 @@
 """Process limits shared by the notebook kernel and the judge's sandbox processes.
 
 Three small, generic pieces: a clean environment (:func:`child_env`), a ``preexec_fn`` that puts
-the child in its own session under resource limits (:func:`make_preexec`), and a reliable way to
-kill everything the child started (:func:`kill_process_tree`).
+the child in its own session under resource limits (:func:`make_preexec`, POSIX only: the basic
+and strong levels), and a reliable way to kill everything the child started
+(:func:`kill_process_tree`, every platform). Importing this module needs no POSIX-only module:
+``resource`` is imported when :func:`make_preexec` is called.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import resource
 import signal
 import sys
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -26,6 +29,11 @@ _SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #: Taken from the grader's environment when set: OpenBLAS needs them on some CPUs (it crashes or
 #: mis-detects the core type inside containers without them).
 _PASSED_THROUGH = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+#: Taken from the grader's environment when set (they are only set on Windows): without
+#: ``SYSTEMROOT`` a Windows Python cannot even initialise its random numbers or sockets.
+_SYSTEM_VARS = ("SYSTEMROOT", "SYSTEMDRIVE", "WINDIR", "COMSPEC", "PATHEXT", "NUMBER_OF_PROCESSORS",
+                "PROCESSOR_ARCHITECTURE")  # fmt: skip
 
 #: Extra CPU seconds between the soft limit (SIGXCPU, catchable) and the hard one (SIGKILL).
 _CPU_GRACE = 5
@@ -51,7 +59,7 @@ def child_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, s
     for directory in dirs.values():
         directory.mkdir(parents=True, exist_ok=True)
     env = {
-        "PATH": f"{Path(sys.executable).parent}:{_SYSTEM_PATH}",
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), *_system_path()]),
         "HOME": str(home),
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
@@ -66,14 +74,35 @@ def child_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, s
         "MKL_NUM_THREADS": "1",
         "PYTHONNOUSERSITE": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
+        # grader.check() in a notebook the grader runs is a no-op (grader.selfcheck.GRADING_ENV)
+        "RNN_GRADER_GRADING": "1",
     }
-    for name in _PASSED_THROUGH:
+    for name in (*_PASSED_THROUGH, *_SYSTEM_VARS):
         value = os.environ.get(name)
         if value is not None:
             env[name] = value
+    if "SYSTEMROOT" in env:
+        # Windows: its per-user directories and temp variables, inside ``home`` as well.
+        env.update(
+            USERPROFILE=str(home),
+            APPDATA=str(home / "AppData" / "Roaming"),
+            LOCALAPPDATA=str(home / "AppData" / "Local"),
+            TEMP=str(dirs["TMPDIR"]),
+            TMP=str(dirs["TMPDIR"]),
+        )
+        for name in ("APPDATA", "LOCALAPPDATA"):
+            Path(env[name]).mkdir(parents=True, exist_ok=True)
     if extra:
         env.update(extra)
     return env
+
+
+def _system_path() -> list[str]:
+    """The system's own program directories (``System32`` on Windows, ``/usr/bin``… elsewhere)."""
+    root = os.environ.get("SYSTEMROOT")
+    if root:
+        return [os.path.join(root, "System32"), root, os.path.join(root, "System32", "Wbem")]
+    return _SYSTEM_PATH.split(":")
 
 
 def make_preexec(
@@ -92,7 +121,12 @@ def make_preexec(
     the uid and is ignored for root, so it is only set with ``nproc=True`` (a dedicated sandbox
     uid). The returned function only makes plain system calls: ``preexec_fn`` runs between fork
     and exec, where taking a lock another thread held at fork time would deadlock.
+
+    POSIX only (``preexec_fn`` and ``resource`` do not exist on Windows): the portable level
+    (``grader.portable``) never calls it.
     """
+    import resource
+
     cpu = limits.cpu_seconds if cpu_seconds is None else cpu_seconds
     settings: list[tuple[int, int, int]] = [
         (resource.RLIMIT_CPU, cpu, cpu + _CPU_GRACE),
@@ -125,6 +159,10 @@ def kill_process_tree(pid: int) -> None:
     uid catches those. Reaping ``pid`` is left to whoever holds its ``Popen``.
     """
     me = os.getpid()
+    # POSIX only; without them (Windows) the tree walk below is all there is.
+    getsid, getpgid = getattr(os, "getsid", None), getattr(os, "getpgid", None)
+    killpg, getpgrp = getattr(os, "killpg", None), getattr(os, "getpgrp", None)
+    sigkill = getattr(signal, "SIGKILL", None)
     victims: dict[int, psutil.Process] = {}
     try:
         root = psutil.Process(pid)
@@ -134,20 +172,48 @@ def kill_process_tree(pid: int) -> None:
     except psutil.Error:
         pass
     # Daemons that double-forked but stayed in the session or group (few call setsid).
-    for proc in psutil.process_iter():
-        try:
-            if proc.pid != me and pid in (os.getsid(proc.pid), os.getpgid(proc.pid)):
-                victims.setdefault(proc.pid, proc)
-        except OSError:
-            continue
-    if pid != os.getpgrp():
+    if getsid is not None and getpgid is not None:
+        for proc in psutil.process_iter():
+            try:
+                if proc.pid != me and pid in (getsid(proc.pid), getpgid(proc.pid)):
+                    victims.setdefault(proc.pid, proc)
+            except OSError:
+                continue
+    if killpg is not None and getpgrp is not None and sigkill is not None and pid != getpgrp():
         # Twice: a fork bomb may add members to the group while it is being killed.
         for _ in range(2):
             try:
-                os.killpg(pid, signal.SIGKILL)
+                killpg(pid, sigkill)
             except (ProcessLookupError, PermissionError):
                 break
     for proc in victims.values():
         # psutil checks that the pid was not reused (create time) before signalling.
         with contextlib.suppress(psutil.Error):
             proc.kill()
+
+
+@contextlib.contextmanager
+def interrupt_kills_children() -> Iterator[None]:
+    """While the block runs, Ctrl-C first kills every process tree this process started.
+
+    Kernels and runners run in their own sessions (their own process groups on Windows), so
+    the terminal's Ctrl-C reaches only the grader; without this the KeyboardInterrupt would
+    wait for the notebook's current cell to end before the grader could exit. Then it raises
+    KeyboardInterrupt as usual. Only the main thread can install a signal handler: elsewhere
+    this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        with contextlib.suppress(psutil.Error):
+            for child in psutil.Process().children():
+                kill_process_tree(child.pid)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

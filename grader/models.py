@@ -133,7 +133,8 @@ class GradeResult:
     max_score: float
     exercises: tuple[ExerciseResult, ...] = ()
     cells: tuple[CellOutcome, ...] = ()
-    #: "strong" or "basic" (issue: sandbox), with what was missing for "strong"
+    #: "strong", "strong-rootless", "basic" or "portable" (docs/security.md), with what that
+    #: level lacks compared with the strong one
     sandbox: str = "basic"
     sandbox_missing: tuple[str, ...] = ()
     duration: float = 0.0

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from grader import golden as golden_mod
 from grader.config import GradingConfig
-from grader.dispatch import run_exercises
+from grader.dispatch import RawOutcome, run_exercises
 from grader.errors import InvalidNotebookError
 from grader.execute import ExecutionLog, execute_notebook
-from grader.extract import extract
+from grader.extract import Extracted, extract
 from grader.judge import judge_exercise
 from grader.load import load_notebook
 from grader.models import ExerciseResult, GradeResult, Status
@@ -51,6 +52,41 @@ def invalid_result(
         grader_version=version(),
         golden=golden_id,
     )
+
+
+def judge_all(
+    extracted: Mapping[str, Extracted],
+    raws: Mapping[str, RawOutcome],
+    *,
+    golden: golden_mod.Golden,
+    config: GradingConfig,
+    names: Collection[str] | None = None,
+) -> tuple[ExerciseResult, ...]:
+    """Judge what the runner sent back, in dependency order (a caller learns its callee's verdict).
+
+    ``names``: only these exercises (``grader.check`` asks for one and what it calls).
+    """
+    catalogue = _catalogue(golden.path)
+    verdicts: dict[str, Status] = {}
+    exercises: list[ExerciseResult] = []
+    for spec in EXERCISES:
+        if names is not None and spec.name not in names:
+            continue
+        res = judge_exercise(
+            spec,
+            golden.for_exercise(spec.name),
+            extracted[spec.name],
+            raws.get(spec.name),
+            points=config.points.get(spec.name, spec.default_points),
+            rtol=golden.rtol,
+            atol=golden.atol,
+            limits=config.limits,
+            failing=verdicts,
+            catalogue=catalogue,
+        )
+        verdicts[spec.name] = res.status
+        exercises.append(res)
+    return tuple(exercises)
 
 
 def grade_notebook(
@@ -88,29 +124,13 @@ def grade_notebook(
                 env=job.kernel_env,
                 kernel_cmd_prefix=job.kernel_prefix,
                 owner=job.kernel_uid,
+                guard=job.kernel_guard,
             )
             cases = {spec.name: golden.for_exercise(spec.name) for spec in EXERCISES}
             raws = run_exercises(extracted, cases, limits, job.judgedir, job.launcher, job.compat)
             log: ExecutionLog = log_future.result()
 
-    catalogue = _catalogue(golden.path)
-    verdicts: dict[str, Status] = {}
-    exercises: list[ExerciseResult] = []
-    for spec in EXERCISES:
-        res = judge_exercise(
-            spec,
-            golden.for_exercise(spec.name),
-            extracted[spec.name],
-            raws.get(spec.name),
-            points=config.points.get(spec.name, spec.default_points),
-            rtol=golden.rtol,
-            atol=golden.atol,
-            limits=limits,
-            failing=verdicts,
-            catalogue=catalogue,
-        )
-        verdicts[spec.name] = res.status
-        exercises.append(res)
+    exercises = judge_all(extracted, raws, golden=golden, config=config)
     return GradeResult(
         notebook=shown,
         status="graded",
@@ -119,7 +139,7 @@ def grade_notebook(
         max_score=float(sum(e.max_score for e in exercises)),
         exercises=tuple(exercises),
         cells=log.cells,
-        sandbox=sandbox.level,
+        sandbox=sandbox.name,
         sandbox_missing=sandbox.missing,
         duration=time.monotonic() - started,
         grader_version=version(),

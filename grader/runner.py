@@ -7,6 +7,13 @@ student's code and calls the function on every case. The child streams one frame
 pipe; this process relays the frames to stdout and closes each exercise with an ``end`` frame saying how the
 child ended (normal exit, signal, timeout, oversized result).
 
+Spawn mode (``options["mode"] == "spawn"``, the portable level): no fork, no rlimits. Each exercise runs in
+a freshly started ``python -I -m grader.runner --child`` that reads its exercise on stdin and writes frames
+to stdout; a thread reads them (``select`` does not work on Windows pipes). The next exercise's interpreter
+is started while the current one runs, and every one is announced with a ``spawned`` frame (its pid) before
+it receives any student code, so the grader's watcher bounds its memory from the start. ``resource``,
+``select`` and ``os.fork`` are only touched in fork mode.
+
 Everything here is student territory: the grader parses what comes out strictly (``plain.unpack``) and
 compares it with its own copy of the expected values. The child captures the references it needs before
 running student code, so patching builtins or numpy changes nothing but the student's own answers.
@@ -21,14 +28,15 @@ import copy
 import inspect
 import linecache
 import os
-import resource
-import select
+import queue
 import signal
 import struct
+import subprocess
 import sys
+import threading
 import time
 import traceback
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from grader import plain
 
@@ -97,18 +105,37 @@ def _register_sources(chunks: list[Any]) -> None:
 
 
 def _child(ex: dict[str, Any], fd: int, memory: int, cpu: int, compat: str) -> None:
-    """Execute one exercise (never returns: exits the forked process)."""
-    pack, write, exit_now = plain.pack, write_frame, os._exit
+    """Execute one exercise in a forked child (never returns: exits the forked process)."""
+    exit_now = os._exit
     try:
+        import resource  # already imported by run_exercise: no import machinery after a fork
+
         os.setsid()
         null = os.open(os.devnull, os.O_RDWR)
         for target in (0, 1, 2):
             os.dup2(null, target)
         if memory:
             resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        # Never above the runner's own hard limit (raising it fails, and would cost the whole
+        # exercise): the per-call deadline still applies, this is only the backstop.
+        hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+        if hard != resource.RLIM_INFINITY:
+            cpu = max(1, min(cpu, hard - 1))
+        resource.setrlimit(
+            resource.RLIMIT_CPU,
+            (cpu, cpu + 1 if hard == resource.RLIM_INFINITY else min(cpu + 1, hard)),
+        )
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    except BaseException:
+        exit_now(70)
+    _execute(ex, fd, compat)
+
+
+def _execute(ex: dict[str, Any], fd: int, compat: str) -> None:
+    """Run the student's code of one exercise and every case (never returns: exits)."""
+    pack, write, exit_now = plain.pack, write_frame, os._exit
+    try:
         if compat and compat not in sys.path:
             sys.path.insert(0, compat)
         sys.argv = ["notebook"]
@@ -200,6 +227,10 @@ def _drain_group(pgid: int, seconds: float = 2.0) -> None:
 
 
 def run_exercise(ex: dict[str, Any], out: int, opts: dict[str, Any]) -> None:
+    """Fork mode: one forked child for ``ex``, frames relayed to ``out``, then its ``end`` frame."""
+    import resource  # noqa: F401  (POSIX only; imported here, before the fork, for the child)
+    import select
+
     call_timeout = float(opts["call_timeout"])
     max_frame = int(opts["result_bytes"])
     n_cases = len(ex["cases"])
@@ -256,15 +287,199 @@ def run_exercise(ex: dict[str, Any], out: int, opts: dict[str, Any]) -> None:
     write_frame(out, plain.pack(end))
 
 
-def main() -> int:
+# --------------------------------------------------------------------------------------------
+# Spawn mode: a fresh interpreter per exercise (no fork, no rlimits: the portable level)
+
+#: The first frame of a spawned child, sent once it has its exercise and before any student code
+#: runs: from then on the per-call deadline applies (before it, the interpreter's start-up time).
+_STARTED = plain.pack({"kind": "started"})
+_SPAWN_FLAGS: dict[str, Any] = {
+    "start_new_session": True,  # POSIX: own session, so killpg reaches what it forks
+    "creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0),  # Windows: no Ctrl-C
+}
+
+
+def _binary(fd: int) -> None:
+    """Windows: no newline translation on a frame pipe (a no-op elsewhere)."""
+    if sys.platform == "win32":  # a platform API, not a capability
+        import msvcrt
+
+        msvcrt.setmode(fd, os.O_BINARY)
+
+
+def _spawn_child() -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-I", "-m", "grader.runner", "--child"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        **_SPAWN_FLAGS,
+    )
+
+
+def _child_main() -> int:
+    """``--child``: read one exercise from stdin, run it, frames to stdout (never returns)."""
+    (n,) = _LEN.unpack(read_exact(sys.stdin.buffer, _LEN.size))
+    request = plain.unpack(read_exact(sys.stdin.buffer, n), max_total=1 << 30)
+    fd = os.dup(sys.stdout.fileno())
+    _binary(fd)
+    null = os.open(os.devnull, os.O_RDWR)
+    for target in (0, 1, 2):
+        os.dup2(null, target)
+    write_frame(fd, _STARTED)
+    _execute(request["exercise"], fd, str(request.get("compat", "")))
+    return 0
+
+
+class _Pipe:
+    """Chunks of a child's stdout, read by a thread (``select`` does not work on Windows pipes)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.chunks: queue.Queue[bytes] = queue.Queue(maxsize=16)
+        self.stream = stream
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        # The thread closes the pipe itself, at end of file: closed by another thread while this
+        # one still reads, its fd number could be reused by the next child's pipe. (A forked
+        # daemon holding the write end keeps it open: then it leaks until the runner exits.)
+        fd = self.stream.fileno()
+        while True:
+            try:
+                data = os.read(fd, 1 << 20)
+            except OSError:
+                data = b""
+            if not data:
+                self.stream.close()
+            with contextlib.suppress(queue.Full):
+                # bounded: a flooding child waits, as on a full pipe; after the end nobody reads
+                self.chunks.put(data, timeout=None if data else 1)
+            if not data:
+                return
+
+    def read(self, timeout: float) -> bytes | None:
+        """A chunk, ``b""`` at end of file, None when nothing came within ``timeout``."""
+        try:
+            return self.chunks.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+
+def _kill_child(proc: subprocess.Popen[bytes]) -> None:
+    killpg, sigkill = getattr(os, "killpg", None), getattr(signal, "SIGKILL", None)
+    if killpg is not None and sigkill is not None:  # its session's process group (POSIX)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            killpg(proc.pid, sigkill)
+    with contextlib.suppress(OSError):
+        proc.kill()
+
+
+def run_spawned(
+    ex: dict[str, Any], proc: subprocess.Popen[bytes], out: int, opts: dict[str, Any]
+) -> None:
+    """Spawn mode: run ``ex`` in the started interpreter ``proc``; frames and ``end`` to ``out``."""
+    call_timeout = float(opts["call_timeout"])
+    max_frame = int(opts["result_bytes"])
+    assert proc.stdin is not None and proc.stdout is not None
+    request = plain.pack({"exercise": ex, "compat": str(opts.get("compat", ""))})
+    try:
+        proc.stdin.write(_LEN.pack(len(request)) + request)
+        proc.stdin.close()
+    except OSError:  # it died already: its exit status says how
+        pass
+    pipe = _Pipe(proc.stdout)
+    started = time.monotonic()
+    deadline = started + float(opts.get("startup_timeout", 60)) + call_timeout
+    frames = 0
+    buf = bytearray()
+    running = False
+    end: dict[str, Any] = {"kind": "end", "name": ex["name"], "timeout": False, "overflow": False}
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                end["timeout"] = True
+                break
+            data = pipe.read(min(remaining, 0.25))
+            if data is None:
+                continue
+            if not data:
+                break
+            buf += data
+            while len(buf) >= _LEN.size:
+                (n,) = _LEN.unpack_from(buf)
+                if n > max_frame:
+                    end["overflow"] = True
+                    break
+                if len(buf) < _LEN.size + n:
+                    break
+                frame = bytes(buf[_LEN.size : _LEN.size + n])
+                del buf[: _LEN.size + n]
+                deadline = time.monotonic() + call_timeout  # each case gets its own time
+                if not running and frame == _STARTED:
+                    running = True  # start-up is over; not a frame for the grader
+                    continue
+                write_frame(out, frame)
+                frames += 1
+            if end["overflow"]:
+                break
+    finally:
+        _kill_child(proc)
+        returncode = proc.wait()
+        killpg, sigkill = getattr(os, "killpg", None), getattr(signal, "SIGKILL", None)
+        if killpg is not None and sigkill is not None:
+            _drain_group(proc.pid)
+    end["frames"] = frames
+    end["elapsed"] = time.monotonic() - started
+    end["pid"] = proc.pid
+    if returncode < 0:
+        end["signal"] = -returncode
+    elif returncode <= 255:
+        end["exit"] = returncode
+    else:  # Windows: an NTSTATUS such as 0xC0000005 (access violation)
+        end["crash"] = f"the process crashed (status {returncode:#010x})"
+    write_frame(out, plain.pack(end))
+
+
+def spawn_exercises(exercises: list[dict[str, Any]], out: int, opts: dict[str, Any]) -> None:
+    """Spawn mode for every exercise; the next interpreter starts while the current one runs."""
+    ahead: subprocess.Popen[bytes] | None = None
+    try:
+        for i, ex in enumerate(exercises):
+            proc = ahead if ahead is not None and ahead.poll() is None else None
+            if proc is None:
+                if ahead is not None:
+                    _kill_child(ahead)
+                    ahead.wait()
+                proc = _spawn_child()
+                write_frame(out, plain.pack({"kind": "spawned", "pid": proc.pid}))
+            ahead = None
+            if i + 1 < len(exercises):
+                ahead = _spawn_child()
+                write_frame(out, plain.pack({"kind": "spawned", "pid": ahead.pid}))
+            run_spawned(ex, proc, out, opts)
+    finally:
+        if ahead is not None:
+            _kill_child(ahead)
+            ahead.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--child"]:
+        return _child_main()
     stdin = sys.stdin.buffer
     (n,) = _LEN.unpack(read_exact(stdin, _LEN.size))
     request = plain.unpack(read_exact(stdin, n), max_total=1 << 30)
     out = os.dup(sys.stdout.fileno())
+    _binary(out)
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     opts = request["options"]
-    for ex in request["exercises"]:
-        run_exercise(ex, out, opts)
+    if opts.get("mode") == "spawn":
+        spawn_exercises(request["exercises"], out, opts)
+    else:
+        for ex in request["exercises"]:
+            run_exercise(ex, out, opts)
     write_frame(out, plain.pack({"kind": "done"}))
     return 0
 

@@ -21,20 +21,20 @@ UTS and network namespace, started as ``unshare … sh -c MOUNTS … setpriv …
 Basic: separate processes, rlimits, timeouts and output caps only (student laptops, macOS,
 non-root); a hostile notebook can then read what the grader's user can read. The level in use is
 recorded in every result.
+
+Portable (``grader.portable``): where the basic level's POSIX primitives are missing (Windows;
+macOS, whose RLIMIT_AS is not enforced): spawned processes, a memory watcher, deadlines.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import functools
 import json
 import os
-import shlex
 import shutil
 import signal
-import site
 import subprocess
 import sys
 import tempfile
@@ -42,6 +42,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psutil
 
@@ -50,10 +51,15 @@ from grader.dispatch import Launcher, basic_launcher
 from grader.errors import InfrastructureError
 from grader.limits import child_env, make_preexec
 from grader.resources import compat_dir, data_dir
+from grader.view import Bind, View, grader_dir, init_script, plan
 
-#: ``basic`` forces the basic level; ``strong`` makes an unavailable strong level an error.
+if TYPE_CHECKING:
+    from grader.execute import KernelGuard
+
+#: ``basic`` / ``portable`` force that level; ``strong`` makes an unavailable strong level an error.
 ENV_VAR = "RNN_GRADER_SANDBOX"
 STRONG, BASIC = "strong", "basic"
+PORTABLE = "portable"
 
 #: Root-owned state: ``slots/`` (one lock file per uid) and ``jobs/`` (one tmpfs per job).
 STATE_DIR = Path("/run/rnn-grader")
@@ -79,10 +85,17 @@ class Sandbox:
 
     level: str
     missing: tuple[str, ...] = ()
+    #: strong without root: a user namespace instead of per-job uids (see ``docs/security.md``)
+    rootless: bool = False
 
     @property
     def strong(self) -> bool:
         return self.level == STRONG
+
+    @property
+    def name(self) -> str:
+        """What results record: ``strong``, ``strong-rootless``, ``basic`` or ``portable``."""
+        return f"{STRONG}-rootless" if self.strong and self.rootless else self.level
 
 
 @dataclass
@@ -106,6 +119,8 @@ class Job:
     judge_uid: int | None
     compat: Path
     uids: tuple[int, ...] = field(default=())
+    #: how ``execute`` starts and watches the kernel instead of ``preexec_fn`` (portable level)
+    kernel_guard: KernelGuard | None = None
 
 
 # --------------------------------------------------------------------------- level selection
@@ -115,46 +130,97 @@ def select_sandbox() -> Sandbox:
     """The strongest level available here; cached per process (the self-test costs ~0.4 s).
 
     ``RNN_GRADER_SANDBOX=basic`` forces basic; ``=strong`` raises :class:`SandboxError` when the
-    strong level is unavailable instead of silently grading with less isolation.
+    strong level is unavailable instead of silently grading with less isolation (so does
+    ``=basic`` where the basic level cannot run); ``=portable`` forces portable. Without strong,
+    the choice is basic where its POSIX primitives work, else portable. Any other
+    non-empty value (a typo) is a usage error (exit 2), never a silent automatic choice.
     """
-    wanted = os.environ.get(ENV_VAR, "").strip().lower()
+    from grader.errors import UsageError
+
+    raw = os.environ.get(ENV_VAR, "")
+    wanted = raw.strip().lower()
+    allowed = (STRONG, BASIC, PORTABLE)  # a new level goes here and gets its branch below
+    if wanted and wanted not in allowed:
+        raise UsageError(
+            f"{ENV_VAR}={raw!r} is not a sandbox level; use one of {', '.join(allowed)} "
+            "(or leave it unset to pick the strongest available)"
+        )
+    from grader import portable
+
+    if wanted == PORTABLE:
+        return Sandbox(PORTABLE, (f"{ENV_VAR}=portable", *portable.GAPS))
     if wanted == BASIC:
+        if lacking := portable.basic_missing():
+            raise SandboxError(
+                f"{ENV_VAR}=basic but the basic level cannot run here: no {', '.join(lacking)}"
+            )
         return Sandbox(BASIC, (f"{ENV_VAR}=basic",))
+    if lacking := portable.posix_missing():  # strong builds on them too: no need to probe it
+        if wanted == STRONG:
+            raise SandboxError(
+                f"{ENV_VAR}=strong but the strong sandbox is unavailable: no {', '.join(lacking)}"
+            )
+        return Sandbox(PORTABLE, (*lacking, *portable.GAPS))
     found = _probe()
     if wanted == STRONG and not found.strong:
         raise SandboxError(
             f"{ENV_VAR}=strong but the strong sandbox is unavailable: {', '.join(found.missing)}"
         )
+    if not found.strong and (lacking := portable.basic_missing()):
+        # Capabilities, not platform names: Windows lacks resource/fork/preexec_fn, macOS
+        # does not enforce RLIMIT_AS; Linux with RNN_GRADER_SANDBOX=portable runs this path too.
+        return Sandbox(PORTABLE, (*lacking, *portable.GAPS))
     return found
+
+
+#: Commands the strong level runs (``pivot_root`` before entering the view, the rest inside too).
+_TOOLS = ("unshare", "setpriv", "prlimit", "mount", "umount", "pivot_root")
+#: What the rootless strong level cannot enforce without root (recorded in every result).
+ROOTLESS_GAPS = (
+    "root: kernel and judge share the grader's uid (own user namespace, no capabilities)",
+    "root: the job directory is not a size-limited tmpfs (RLIMIT_FSIZE still bounds each file)",
+)
 
 
 @functools.lru_cache(maxsize=1)
 def _probe() -> Sandbox:
-    missing: list[str] = []
     if not sys.platform.startswith("linux"):
         return Sandbox(BASIC, ("linux",))
-    if os.geteuid() != 0:
-        missing.append("root")
-    for tool in ("unshare", "setpriv", "prlimit", "mount", "umount"):
-        if shutil.which(tool) is None:
-            missing.append(tool)
+    missing = [tool for tool in _TOOLS if shutil.which(tool, path=_tool_path()) is None]
     if missing:
         return Sandbox(BASIC, tuple(missing))
-    try:
-        _state_dirs()
-    except OSError as exc:
-        return Sandbox(BASIC, (f"writable {STATE_DIR} ({exc.strerror})",))
-    problem = _self_test()
+    rootless = os.geteuid() != 0
+    if not rootless:
+        try:
+            _state_dirs()
+        except OSError as exc:
+            return Sandbox(BASIC, (f"writable {STATE_DIR} ({exc.strerror})",))
+    problem = _self_test(rootless)
+    if problem and rootless:
+        return Sandbox(BASIC, ("root", f"user namespaces: {problem}"))
     if problem:
         return Sandbox(BASIC, (f"self-test: {problem}",))
-    return Sandbox(STRONG)
+    return Sandbox(STRONG, ROOTLESS_GAPS if rootless else (), rootless=rootless)
 
 
+def _tool_path() -> str:
+    return os.pathsep.join((os.environ.get("PATH", ""), "/usr/sbin", "/sbin"))
+
+
+# Runs inside the view: reports who it is and everything it can see, for _self_test to judge.
 _SELF_TEST = r"""
 import json, os, sys
+probes, allowed = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 out = {"uid": os.getuid(), "groups": os.getgroups(), "ppid": os.getppid()}
 import numpy, grader.runner
-out["hidden"] = [p for p in sys.argv[1:] if os.path.isdir(p) and os.listdir(p)]
+def on_the_way(path):  # an allowed path, inside one, or a directory leading to one
+    return any(a == path or a.startswith(path + "/") or path.startswith(a + "/") for a in allowed)
+out["visible"] = []
+for p in probes:
+    if os.path.isdir(p):
+        out["visible"] += [f for f in (os.path.join(p, e) for e in os.listdir(p)) if not on_the_way(f)]
+    elif os.path.exists(p) and not on_the_way(p):
+        out["visible"].append(p)
 with open("/proc/self/status") as f:
     caps = dict(l.split(":", 1) for l in f if l.startswith(("CapEff", "CapBnd", "NoNewPrivs")))
 out["caps"] = {k: v.strip() for k, v in caps.items()}
@@ -164,26 +230,49 @@ try:
 except ImportError:
     out["solutions"] = False
 out["pids"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+with open("/proc/self/mountinfo") as f:
+    out["mounts"] = sorted({l.split()[4].replace("\040", " ") for l in f})
+out["root"] = sorted(os.listdir("/"))
+for point in ("/usr/lib", sys.prefix):
+    try:
+        open(os.path.join(point, ".rnn-grader-write-probe"), "w").close()
+        out.setdefault("writable", []).append(point)
+    except OSError:
+        pass
 print(json.dumps(out))
 """
 
 
-def _self_test() -> str:
-    """Run a tiny sandboxed Python and check the isolation really holds; "" when it does."""
-    golden = [str(p) for p in _golden_dirs(())]
+def _self_test(rootless: bool) -> str:
+    """Run a tiny Python in the view and check that the isolation really holds; "" when it does.
+
+    Proved from inside: the mount table holds only the view's mount points, the places an
+    instructor keeps things (the grader's cwd and home, the checkout, golden sets) do not exist,
+    and the identity, capabilities and PID namespace are the sandbox's.
+    """
+    probes = sorted(
+        {str(Path.cwd()), str(Path.home()), *map(str, _golden_dirs(()))}
+        | ({str(c)} if (c := _checkout()) is not None else set())
+    )
     try:
-        with _uids(1) as (uid,), _job_root(Limits()) as root:
+        with contextlib.ExitStack() as stack:
+            uid = None if rootless else stack.enter_context(_uids(1))[0]
+            root = stack.enter_context(_rootless_root() if rootless else _job_root(Limits()))
             home = root / "home"
             env = child_env(home)
-            _chown_tree(home, uid)
+            if uid is not None:
+                _chown_tree(home, uid)
+            view = _view(uid, home, [Bind(home, writable=True)], ())
             cmd = [
-                *_prefix(uid, root, hidden_golden=()),
-                sys.executable, "-I", "-c", _SELF_TEST, *golden,
+                *_prefix(view, uid=uid, nproc=64),
+                sys.executable, "-I", "-c", _SELF_TEST, json.dumps(probes),
+                json.dumps([str(p) for p in view.allowed()]),
             ]  # fmt: skip
             proc = subprocess.run(
                 cmd, cwd=home, env=env, capture_output=True, timeout=60, check=False
             )
-            _kill_uid(uid)
+            if uid is not None:
+                _kill_uid(uid)
     except (OSError, subprocess.SubprocessError) as exc:
         return f"{type(exc).__name__}: {exc}"
     if proc.returncode != 0:
@@ -193,10 +282,13 @@ def _self_test() -> str:
         got = json.loads(proc.stdout.decode().strip().splitlines()[-1])
     except (ValueError, IndexError):
         return "a sandboxed python printed no result"
+    extra_mounts = sorted(set(got["mounts"]) - view.mount_points())
     checks = {
-        "uid not switched": got["uid"] != uid,
-        "supplementary groups kept": bool(got["groups"]),
-        "golden visible": bool(got["hidden"]),
+        "uid not switched": got["uid"] != (0 if uid is None else uid),
+        "supplementary groups kept": uid is not None and bool(got["groups"]),
+        f"outside the view: {', '.join(got['visible'])}": bool(got["visible"]),
+        f"mounts outside the allow-list: {', '.join(extra_mounts)}": bool(extra_mounts),
+        f"writable: {', '.join(got.get('writable', []))}": bool(got.get("writable")),
         "solutions importable": got["solutions"],
         "capabilities kept": int(got["caps"].get("CapEff", "1"), 16) != 0
         or int(got["caps"].get("CapBnd", "1"), 16) != 0,
@@ -217,9 +309,21 @@ def job(sandbox: Sandbox, limits: Limits, *, golden_dirs: Sequence[Path] = ()) -
     ``golden_dirs``: golden directories in use besides the shipped one (``--golden DIR``); they
     are hidden from student code like the shipped one.
     """
+    if sandbox.level == PORTABLE:
+        from grader.portable import portable_job
+
+        with portable_job(sandbox, limits) as portable:
+            yield portable
+        return
     if not sandbox.strong:
         with tempfile.TemporaryDirectory(prefix="rnn-grader-") as tmp:
             yield _basic_job(sandbox, Path(tmp), limits)
+        return
+    if sandbox.rootless:
+        # No uid of its own to sweep: each program's PID namespace dies with its init, which
+        # ``unshare --kill-child`` kills when the grader kills the program (or dies itself).
+        with _rootless_root() as root:
+            yield _strong_job(sandbox, root, limits, None, None, golden_dirs)
         return
     with _uids(2) as (kernel_uid, judge_uid), _job_root(limits) as root:
         try:
@@ -269,10 +373,11 @@ def _strong_job(
     sandbox: Sandbox,
     root: Path,
     limits: Limits,
-    kernel_uid: int,
-    judge_uid: int,
+    kernel_uid: int | None,
+    judge_uid: int | None,
     golden_dirs: Sequence[Path],
 ) -> Job:
+    """Kernel and judge each in their own namespaces and view; with uids as root (else None)."""
     from grader.execute import prepare_workdir
 
     workdir, judgedir, home_k, home_j = _layout(root)
@@ -286,10 +391,22 @@ def _strong_job(
     judge_env = child_env(home_j, identity)
     for d, uid in ((workdir, kernel_uid), (home_k, kernel_uid), (judgedir, judge_uid),
                    (home_j, judge_uid)):  # fmt: skip
-        _chown_tree(d, uid)
+        if uid is not None:
+            _chown_tree(d, uid)
         os.chmod(d, 0o700)
     hidden = tuple(Path(g) for g in golden_dirs)
-    judge_prefix = _prefix(judge_uid, root, hidden_golden=hidden, nproc=limits.processes)
+    # Each program sees only its own part of the job: the kernel its notebook directory and
+    # home, the judge its directory, home and the course helpers.
+    kernel_view = _view(
+        kernel_uid, home_k, [Bind(workdir, writable=True), Bind(home_k, writable=True)], hidden
+    )
+    judge_view = _view(
+        judge_uid,
+        home_j,
+        [Bind(judgedir, writable=True), Bind(home_j, writable=True), Bind(compat)],
+        hidden,
+    )
+    judge_prefix = _prefix(judge_view, uid=judge_uid, nproc=limits.processes)
 
     def launch(cmd: list[str], cwd: Path, extra_env: Mapping[str, str]) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
@@ -309,12 +426,12 @@ def _strong_job(
         judgedir=judgedir,
         kernel_env=kernel_env,
         judge_env=judge_env,
-        kernel_prefix=_prefix(kernel_uid, root, hidden_golden=hidden, nproc=limits.processes),
+        kernel_prefix=_prefix(kernel_view, uid=kernel_uid, nproc=limits.processes),
         launcher=launch,
         kernel_uid=kernel_uid,
         judge_uid=judge_uid,
         compat=compat,
-        uids=(kernel_uid, judge_uid),
+        uids=tuple(u for u in (kernel_uid, judge_uid) if u is not None),
     )
 
 
@@ -341,6 +458,8 @@ def _state_dirs() -> tuple[Path, Path]:
 def _uids(n: int) -> Iterator[tuple[int, ...]]:
     """``n`` distinct uids held by this process until the block exits (flock: other processes
     and threads skip them; the kernel drops the lock if the holder dies)."""
+    import fcntl  # POSIX only: not needed to import this module (portable level)
+
     slots, _ = _state_dirs()
     held: list[tuple[int, int]] = []
     try:
@@ -419,48 +538,55 @@ def _job_root(limits: Limits) -> Iterator[Path]:
             root.rmdir()
 
 
+@contextlib.contextmanager
+def _rootless_root() -> Iterator[Path]:
+    """A private job directory of the grader's own user (mode 0700), removed after.
+
+    ``$XDG_RUNTIME_DIR`` when there is one (a per-user tmpfs on systemd machines), else the
+    temporary directory. Without root it cannot be a tmpfs of its own with byte and inode limits.
+    """
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    if not (base and os.path.isdir(base) and os.access(base, os.W_OK | os.X_OK)):
+        base = None
+    root = Path(tempfile.mkdtemp(prefix="rnn-grader-job-", dir=base))
+    try:
+        yield root
+    finally:
+        _remove_tree(root)
+
+
+def _remove_tree(root: Path) -> None:
+    """``rmtree`` that first restores permissions student code may have taken away."""
+
+    def unlock(func: object, path: str, _exc: object) -> None:
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(path), 0o700)
+            os.chmod(path, 0o700)
+        with contextlib.suppress(OSError):
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                os.unlink(path)
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(root, onexc=unlock)
+    else:
+        shutil.rmtree(root, onerror=unlock)
+
+
 # --------------------------------------------------------------------------- the command
-
-
-def _interpreter_paths() -> list[Path]:
-    """Directories a sandboxed ``python -I -m grader.runner`` / ipykernel needs to read."""
-    import numpy
-
-    paths = {Path(sys.base_prefix), Path(sys.prefix), Path(sys.executable).resolve().parent}
-    paths.update(Path(p) for p in site.getsitepackages())
-    paths.add(Path(numpy.__file__).resolve().parent.parent)
-    paths.add(_grader_dir())
-    found = {p.resolve() for p in paths if p.exists()}
-    # Nested directories are already reachable through their outermost kept ancestor.
-    return sorted(p for p in found if not any(q in p.parents for q in found))
-
-
-def _grader_dir() -> Path:
-    return Path(__file__).resolve().parent
 
 
 def _checkout() -> Path | None:
     """The source checkout holding ``grader/`` (an editable install), if it is one."""
-    parent = _grader_dir().parent
+    parent = grader_dir().parent
     if (parent / "pyproject.toml").exists() or (parent / "solutions").is_dir():
         return parent
     return None
 
 
-def _untraversable_ancestor(path: Path) -> Path | None:
-    """The highest ancestor of ``path`` that other uids cannot enter (``/root`` is 0700)."""
-    for ancestor in reversed(path.parents):
-        if ancestor == Path("/"):
-            continue
-        try:
-            if not os.stat(ancestor).st_mode & 0o001:
-                return ancestor
-        except OSError:
-            return None
-    return None
-
-
 def _golden_dirs(extra: Sequence[Path]) -> list[Path]:
+    """Golden sets (and a checkout's reference) that must never be visible to student code."""
     dirs = {data_dir("golden").resolve(), *(Path(p).resolve() for p in extra)}
     checkout = _checkout()
     if checkout is not None:
@@ -468,104 +594,29 @@ def _golden_dirs(extra: Sequence[Path]) -> list[Path]:
     return sorted(d for d in dirs if d.is_dir())
 
 
-def mount_plan(
-    job_root: Path, hidden_golden: Sequence[Path] = ()
-) -> tuple[list[tuple[Path, list[tuple[Path, bool]]]], list[Path]]:
-    """(directories to cover with a tmpfs, each with (path, read_only) bound back), and
-    directories to empty. Outer directories come first."""
-    keeps = _interpreter_paths()
-    covers: dict[Path, list[tuple[Path, bool]]] = {}
-    for path in keeps:
-        top = _untraversable_ancestor(path)
-        if top is not None:
-            covers.setdefault(top, [])
-    checkout = _checkout()
-    if checkout is not None:
-        covers.setdefault(checkout, [])
-    covers.setdefault(STATE_DIR, [])
-    for top, kept in covers.items():
-        kept.extend((p, True) for p in keeps if p != top and top in p.parents)
-        if top == STATE_DIR or top in job_root.parents:
-            kept.append((job_root, False))
-    ordered = sorted(covers.items(), key=lambda item: len(item[0].parts))
-    return ordered, _golden_dirs(hidden_golden)
+def _view(uid: int | None, home: Path, binds: Sequence[Bind], hidden: Sequence[Path]) -> View:
+    return plan(binds, hidden=_golden_dirs(hidden), uid=0 if uid is None else uid, home=home)
 
 
-def _mount_script(job_root: Path, hidden_golden: Sequence[Path]) -> str:
-    covers, empties = mount_plan(job_root, hidden_golden)
-    q = shlex.quote
-    stage = "/dev/shm"  # a scratch mount point that always exists; replaced at the end
-    tmpfs = f"nosuid,nodev,size={_TMPFS_SIZE},nr_inodes={_TMPFS_INODES}"
-    lines = [
-        "set -e",
-        # PID 1 ignores these (jupyter_client interrupts the whole process group); ipykernel
-        # installs its own SIGINT handler while a cell runs, so interrupts still reach it.
-        "trap '' INT QUIT TERM",
-        f"mount -t tmpfs -o mode=0700,size=1m tmpfs {stage}",
-    ]
-    # Private /tmp and /var/tmp first, binding back what must stay visible (a checkout or venv
-    # that lives there, as a CI clone in /tmp does); the covers below then apply on top.
-    needed = _interpreter_paths() + ([c] if (c := _checkout()) is not None else [])
-    for i, scratch in enumerate((Path("/tmp"), Path("/var/tmp"))):
-        inside = [p for p in needed if scratch in p.parents]
-        body = []
-        if inside:
-            stash = f"{stage}/scratch{i}"
-            body += [f"mkdir {stash}", f"mount --rbind {q(str(scratch))} {stash}"]
-        body.append(f"mount -t tmpfs -o mode=1777,{tmpfs} tmpfs {q(str(scratch))}")
-        for path in inside:
-            src, dst = q(f"{stage}/scratch{i}/{path.relative_to(scratch)}"), q(str(path))
-            body.append(f"mkdir -p {dst}; mount --rbind {src} {dst}")
-        if inside:
-            body.append(f"umount -l {stage}/scratch{i}")
-        lines.append(f"if [ -d {q(str(scratch))} ]; then {'; '.join(body)}; fi")
-    for n, (top, kept) in enumerate(covers):
-        s = f"{stage}/{n}"
-        body = [
-            f"mkdir {s}",
-            f"mount --rbind {q(str(top))} {s}",
-            f"mount -t tmpfs -o mode=0755,size=1m,nosuid,nodev tmpfs {q(str(top))}",
-        ]
-        for path, read_only in kept:
-            rel = path.relative_to(top)
-            src, dst = q(f"{s}/{rel}"), q(str(path))
-            ro = " -o ro" if read_only else ""
-            body.append(f"if [ -e {src} ]; then mkdir -p {dst}; mount --bind{ro} {src} {dst}; fi")
-        body.append(f"umount -l {s}")
-        lines.append(f"if [ -d {q(str(top))} ]; then {'; '.join(body)}; fi")
-    for d in empties:
-        lines.append(
-            f"if [ -d {q(str(d))} ]; then "
-            f"mount -t tmpfs -o mode=0555,size=4k,nr_inodes=16,nosuid,nodev tmpfs {q(str(d))}; fi"
-        )
-    lines.append(f"umount -l {stage}")
-    lines.append(f"if [ -d /dev/shm ]; then mount -t tmpfs -o mode=1777,{tmpfs} tmpfs /dev/shm; fi")
-    # The cwd was resolved before the mounts; re-enter it through the new tree.
-    lines.append('cd "$(pwd -P)" 2>/dev/null || true')
-    # The grader's pid means nothing in this PID namespace; and with it set, ipykernel's parent
-    # poller sees its parent (this init, pid 1) as "init" and shuts the kernel down.
-    lines.append("unset JPY_PARENT_PID")
-    # A background command's stdin is /dev/null unless redirected: the judge runner reads its
-    # request from stdin, so hand the real one over explicitly.
-    lines.append("exec 3<&0")
-    lines.append('"$@" <&3 3<&- &')
-    lines.append("exec 3<&-")
-    lines.append("wait $!")
-    return "\n".join(lines)
+def _prefix(view: View, *, uid: int | None, nproc: int) -> list[str]:
+    """The command words placed before a sandboxed program's own argv.
 
-
-def _prefix(
-    uid: int, job_root: Path, *, hidden_golden: Sequence[Path], nproc: int = 256
-) -> list[str]:
-    """The command words placed before a sandboxed program's own argv."""
-    return [
+    ``uid`` None: the rootless level, in a user namespace of its own where the grader's uid is
+    root; the program keeps that uid 0 but, like at the root level, no capability at all.
+    """
+    namespaces = [
         "unshare", "--pid", "--fork", "--kill-child", "--mount-proc",
         "--mount", "--propagation", "private", "--ipc", "--uts", "--net",
-        "sh", "-c", _mount_script(job_root, hidden_golden), "rnn-grader-init",
-        "prlimit", f"--nproc={nproc}:{nproc}", "--",
-        "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
-        "--inh-caps=-all", "--bounding-set=-all",
-        "--",
+    ]  # fmt: skip
+    drop = ["setpriv", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"]
+    if uid is None:
+        namespaces[1:1] = ["--user", "--map-root-user"]
+    else:
+        drop[1:1] = [f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
+    script = init_script(view, tmpfs_size=_TMPFS_SIZE, tmpfs_inodes=_TMPFS_INODES)
+    return [
+        *namespaces, "sh", "-c", script, "rnn-grader-init",
+        "prlimit", f"--nproc={nproc}:{nproc}", "--", *drop, "--",
     ]  # fmt: skip
 
 

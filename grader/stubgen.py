@@ -243,7 +243,17 @@ def function_cell(src_text: str, node: ast.FunctionDef, solved: bool) -> str:
 # ---------------------------------------------------------------------------------------------
 # The notebook
 
-_SETUP = "import numpy as np\nfrom rnn_utils import *\nfrom public_tests import *"
+_SETUP = """\
+import numpy as np
+from rnn_utils import *
+from public_tests import *
+
+try:  # rnn-grader's check: hidden sizes and likely mistakes (pip install rnn-grader)
+    from grader import check
+except ImportError:  # without it, the public tests above still run
+    def check(*exercises):
+        pass\
+"""
 
 _RNN_FWD_PARAMS = """\
 parameters_tmp = {}
@@ -434,7 +444,8 @@ def _cells(solved: bool) -> list[NotebookNode]:
         role = {"exercise": name, "role": "implementation"}
         cells.append(nbformat.v4.new_code_cell(code, metadata={"grader": role}))
         check = {"exercise": name, "role": "self-check"}
-        cells.append(nbformat.v4.new_code_cell(_CHECKS[name], metadata={"grader": check}))
+        self_check = f'{_CHECKS[name]}\ncheck("{name}")'
+        cells.append(nbformat.v4.new_code_cell(self_check, metadata={"grader": check}))
     cells.append(nbformat.v4.new_markdown_cell(OUTRO))
     for i, cell in enumerate(cells):
         cell["id"] = f"cell-{i:02d}"  # stable ids: a re-run is byte-identical
@@ -556,6 +567,8 @@ over all time steps they are stacked into 3D arrays of shape $(n_a, m, T_x)$ and
 **How to work.** Write your code between `### START CODE HERE ###` and `### END CODE HERE ###`,
 replacing each `None`. The cell after each function runs the course's example and a unit test
 that prints `All tests passed`, or tells you which output is wrong, where, and what to check.
+With rnn-grader installed (`pip install rnn-grader`), its last line, `check(...)`, also grades
+your function as the autograder will: on hidden sizes, naming the likely mistake.
 
 ## Packages
 

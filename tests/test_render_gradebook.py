@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 from pathlib import Path
@@ -41,7 +42,7 @@ def test_one_row_per_notebook_with_points() -> None:
         ("bad.ipynb", GradeResult("bad.ipynb", "invalid", "bad.ipynb: not JSON", 0.0, 0.0)),
     ]
     rows = rows_of(render_gradebook(results))
-    assert list(rows[0]) == ["file", *NAMES, "total", "max", "status", "reason"]
+    assert list(rows[0]) == ["file", *NAMES, "total", "max", "status", "reason", "sandbox"]
     assert [r["file"] for r in rows] == ["a.ipynb", "sub/b.ipynb", "bad.ipynb"]
     assert rows[0]["total"] == "100" and rows[0]["reason"] == ""
     assert rows[1]["rnn_forward"] == "0" and rows[1]["rnn_cell_forward"] == "15"
@@ -49,6 +50,15 @@ def test_one_row_per_notebook_with_points() -> None:
     assert "rnn_forward: failed (a differs in 3 of 200)" in rows[1]["reason"]
     assert rows[2]["status"] == "invalid" and rows[2]["rnn_forward"] == ""
     assert "not JSON" in rows[2]["reason"]
+    # the isolation each notebook was graded at (none for one that could not be graded)
+    assert rows[0]["sandbox"] == "basic" and rows[2]["sandbox"] == ""
+
+
+def test_the_sandbox_level_is_recorded_per_row() -> None:
+    weak = dataclasses.replace(graded("a.ipynb"), sandbox="basic", sandbox_missing=("root",))
+    strong = dataclasses.replace(graded("b.ipynb"), sandbox="strong-rootless")
+    rows = rows_of(render_gradebook([("a.ipynb", weak), ("b.ipynb", strong)]))
+    assert [r["sandbox"] for r in rows] == ["basic", "strong-rootless"]
 
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])

@@ -57,7 +57,7 @@ def render_gradebook(rows: Sequence[tuple[str, GradeResult]]) -> str:
     """CSV text for ``(file, result)`` rows, in the given order."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(["file", *NAMES, "total", "max", "status", "reason"])
+    writer.writerow(["file", *NAMES, "total", "max", "status", "reason", "sandbox"])
     for file, result in rows:
         writer.writerow(
             [
@@ -67,6 +67,7 @@ def render_gradebook(rows: Sequence[tuple[str, GradeResult]]) -> str:
                 _num(result.max_score),
                 result.status,
                 neutralise(reason(result)),
+                result.sandbox if result.status == "graded" else "",
             ]
         )
     return buf.getvalue()

@@ -95,6 +95,17 @@ def _mistakes(rows: Sequence[Row], limit: int = 12) -> list[dict[str, Any]]:
     ]
 
 
+def _sandboxes(rows: Sequence[Row]) -> list[dict[str, Any]]:
+    """Each isolation level the class was graded at, with what it lacked and how many notebooks."""
+    seen = Counter(
+        (r.result.sandbox, r.result.sandbox_missing) for r in rows if r.result.status == "graded"
+    )
+    return [
+        {"level": level, "missing": missing, "count": n, "weak": level in ("basic", "portable")}
+        for (level, missing), n in seen.most_common()
+    ]
+
+
 def render_overview(
     rows: Sequence[Row], *, flags: Sequence[Flag] = (), title: str = "RNN assignment"
 ) -> str:
@@ -128,6 +139,7 @@ def render_overview(
         ],
         reason=reason,
         names=NAMES,
+        sandboxes=_sandboxes(rows),
         version=version(),
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     )

@@ -3,11 +3,17 @@
 Student-provided strings (names, reasons built from their output, the notebook path) are stripped
 of escape sequences and control characters: a string printed raw could recolour, rewrite or
 hide lines of the terminal, set its title or write to its clipboard.
+
+A console whose encoding cannot show the table (a Windows code page, ``PYTHONIOENCODING=ascii``,
+output redirected to a file on Windows) gets it in ASCII (:func:`for_stream`): an ellipsis becomes
+``...``, accents are dropped, anything else becomes ``?`` — never a ``UnicodeEncodeError``.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+import unicodedata
 from typing import TextIO
 
 from grader.models import GradeResult, Status
@@ -25,6 +31,38 @@ _BOLD = "\x1b[1m"
 REASON_WIDTH = 64
 
 
+#: ASCII for the non-ASCII characters the grader itself writes (check marks, dashes, arrows,
+#: box drawing); student text falls back to NFKD without accents, then ``?``.
+_ASCII = str.maketrans(
+    {
+        "\u2026": "...", "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u00b7": ".",
+        "\u2713": "ok", "\u2714": "ok", "\u2717": "x", "\u2718": "x", "\u00d7": "x",
+        "\u2260": "!=", "\u2264": "<=", "\u2265": ">=", "\u2192": "->", "\u2190": "<-",
+        "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " ",
+        "\u2500": "-", "\u2502": "|", "\u250c": "+", "\u2510": "+", "\u2514": "+",
+        "\u2518": "+", "\u251c": "+", "\u2524": "+", "\u252c": "+", "\u2534": "+",
+        "\u253c": "+", "\u2550": "=", "\u2551": "|",
+    }
+)  # fmt: skip
+
+
+def to_ascii(text: str) -> str:
+    """``text`` in ASCII: known symbols spelled out, accents dropped, the rest ``?``."""
+    text = unicodedata.normalize("NFKD", text.translate(_ASCII))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return text.encode("ascii", "replace").decode("ascii")
+
+
+def for_stream(text: str, stream: TextIO) -> str:
+    """``text`` unchanged when ``stream``'s encoding can write all of it, else :func:`to_ascii`."""
+    encoding = getattr(stream, "encoding", None) or "ascii"
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return to_ascii(text)
+    return text
+
+
 def use_color(stream: TextIO) -> bool:
     """Colour only on a terminal; NO_COLOR (no-color.org) turns it off, FORCE_COLOR on."""
     if os.environ.get("NO_COLOR"):
@@ -34,8 +72,28 @@ def use_color(stream: TextIO) -> bool:
     if os.environ.get("TERM") == "dumb":
         return False
     try:
-        return bool(stream.isatty())
+        tty = bool(stream.isatty())
     except (AttributeError, ValueError):  # closed or not a real stream
+        return False
+    return tty and _ansi_console(stream)
+
+
+def _ansi_console(stream: TextIO) -> bool:
+    """Whether the terminal interprets colour codes. A Windows console does only once asked
+    (``ENABLE_VIRTUAL_TERMINAL_PROCESSING``, Windows 10+); elsewhere a terminal always does."""
+    if sys.platform != "win32":  # a platform API, not a capability
+        return True
+    try:
+        import ctypes
+        import msvcrt
+
+        handle = msvcrt.get_osfhandle(stream.fileno())
+        k32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        mode = ctypes.c_uint32()
+        if not k32.GetConsoleMode(ctypes.c_void_p(handle), ctypes.byref(mode)):
+            return False
+        return bool(k32.SetConsoleMode(ctypes.c_void_p(handle), mode.value | 0x0004))
+    except (OSError, ValueError, AttributeError):
         return False
 
 
