@@ -287,3 +287,29 @@ def test_gradescope_bundle_installs_and_grades(
     assert run.returncode == 0, run.stderr
     doc = json.loads((results / "results.json").read_text())
     assert doc["score"] == 100, doc.get("output")
+
+
+# ------------------------------------------------------------------------------------------------
+# Students in a notebook: grader.check() from the installed package, no notebook file on disk
+
+CHECK_IN_A_KERNEL = """
+import sys, nbformat
+from nbclient import NotebookClient
+nb = nbformat.read(sys.argv[1], as_version=4)
+nb.cells.append(nbformat.v4.new_code_cell(
+    "import grader\\nprint(repr(grader.check('rnn_cell_forward', 'lstm_backward')))"))
+NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
+               resources={"metadata": {"path": sys.argv[2]}}).execute()
+print("".join(o.get("text", "") for o in nb.cells[-1].outputs))
+"""
+
+
+def test_check_inside_a_notebook_kernel(installed: Installed, solved: Path) -> None:
+    kernel_dir = installed.work / "kernel"
+    kernel_dir.mkdir()
+    for helper in ("rnn_utils.py", "public_tests.py"):
+        (kernel_dir / helper).write_bytes((REPO / "exercises" / helper).read_bytes())
+    proc = installed.run(installed.bin / "python", "-c", CHECK_IN_A_KERNEL, solved, kernel_dir)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "✓ rnn_cell_forward: passed (15/15)" in proc.stdout, proc.stdout
+    assert "✓ lstm_backward: passed (10/10)" in proc.stdout, proc.stdout
