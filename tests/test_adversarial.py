@@ -11,8 +11,10 @@ from __future__ import annotations
 import inspect
 import os
 import re
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -168,6 +170,75 @@ def test_reading_the_answer_key(level: sandbox.Sandbox, golden: golden_mod.Golde
         assert res.status is Status.ERROR and "ANSWER KEY VISIBLE" in res.reason
 
 
+@pytest.fixture(scope="module")
+def private_golden() -> Iterator[golden_mod.Golden]:
+    """A private golden set (``--golden DIR``) that every uid could read were it not hidden.
+
+    A copy of the shipped set, world-readable, outside ``/tmp``, ``/root``, the checkout and the
+    grader's state dir: the strong sandbox hides those whatever else it does, so a set there
+    would look hidden even if the golden directories in use were not. The basic case is the
+    control: there the probe below does see the set.
+    """
+    bases = ["/run", "/var/lib", "/opt", "/srv"] if os.geteuid() == 0 else []
+    base = next((b for b in bases if os.path.isdir(b) and os.access(b, os.W_OK)), None)
+    where = Path(tempfile.mkdtemp(prefix="rnn-grader-test-private-golden-", dir=base))
+    try:
+        os.chmod(where, 0o755)
+        shipped = data_dir("golden")
+        for name in golden_mod.FILES + golden_mod.OPTIONAL_FILES:
+            if (shipped / name).exists():
+                shutil.copyfile(shipped / name, where / name)
+                os.chmod(where / name, 0o644)
+        yield golden_mod.load(where)
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
+
+
+PROBE_PRIVATE = (
+    "    import os\n"
+    "    try:\n"
+    "        seen = os.listdir({path!r})\n"
+    "        secret = open(os.path.join({path!r}, 'expected.npz'), 'rb').read(4)\n"
+    "    except OSError:\n"
+    "        seen, secret = [], b''\n"
+    "    if seen or secret:\n"
+    "        raise RuntimeError('PRIVATE GOLDEN VISIBLE %d %r' % (len(seen), secret))\n"
+)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_private_golden_dir_is_hidden(
+    level: sandbox.Sandbox, private_golden: golden_mod.Golden
+) -> None:
+    body = PROBE_PRIVATE.format(path=str(private_golden.path))
+    results, _ = judge_in(level, [inject(body)], private_golden)
+    res = results["rnn_cell_backward"]
+    if level.strong:  # the private set in use is out of reach like the shipped one
+        assert res.status is Status.PASSED, res.reason
+    else:  # basic: the grader's user can read it, so student code can (documented)
+        assert res.status is Status.ERROR and "PRIVATE GOLDEN VISIBLE" in res.reason
+    assert results["rnn_cell_forward"].status is Status.PASSED  # graded against the private set
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SB.strong, reason=f"strong sandbox unavailable: {', '.join(SB.missing)}")
+def test_grading_with_a_private_golden_hides_it_from_the_kernel_too(
+    private_golden: golden_mod.Golden, tmp_path: Path
+) -> None:
+    peek = (
+        f"import os\ntry:\n    print('seen', os.listdir({str(private_golden.path)!r}))\n"
+        "except OSError as e:\n    print('hidden', type(e).__name__)"
+    )
+    nb = submission(before=(peek,))
+    result = grade_notebook(
+        write(nb, tmp_path / "peek.ipynb"), golden=private_golden, config=CONFIG
+    )
+    assert result.sandbox == SB.name and result.golden == private_golden.id
+    assert result.score == 100, [(e.name, e.reason) for e in result.exercises if e.reason]
+    out = next(c for c in result.cells if c.index == 2).output
+    assert out in ("seen []", "hidden PermissionError", "hidden FileNotFoundError"), out
+
+
 @pytest.mark.parametrize("level", LEVELS)
 def test_writing_into_the_venv_and_ipython_startup(
     level: sandbox.Sandbox, golden: golden_mod.Golden
@@ -192,14 +263,21 @@ def test_writing_into_the_venv_and_ipython_startup(
 OUTPUT_GAMES = [
     pytest.param(
         "    return {k: v.astype(np.float16) for k, v in gradients.items()}\n",
-        "dtype",
+        Status.FAILED,
+        "dtype float16",
         id="float16",
     ),
     pytest.param(
-        "    return {k: v.astype(complex) for k, v in gradients.items()}\n", "dtype", id="complex"
+        "    return {k: v.astype(complex) for k, v in gradients.items()}\n",
+        Status.FAILED,
+        "dtype complex128",
+        id="complex",
     ),
     pytest.param(
-        "    return {k: v.astype(object) for k, v in gradients.items()}\n", "", id="object-dtype"
+        "    return {k: v.astype(object) for k, v in gradients.items()}\n",
+        Status.FAILED,
+        "ndarray[dtype=object]",
+        id="object-dtype",
     ),
     pytest.param(
         "    import os\n"
@@ -207,38 +285,61 @@ OUTPUT_GAMES = [
         "        def __reduce__(self):\n"
         "            return (os.system, ('touch /tmp/rnn-grader-pwned',))\n"
         "    return {k: P() for k in gradients}\n",
-        "",
+        Status.FAILED,
+        "<locals>.p object; expected a numpy array",
         id="pickled-payload",
     ),
+    # The forgeries below must change nothing: the function returns the right answer, so only
+    # PASSED proves the fake modules / forged frames were ignored.
     pytest.param(
         "    import sys, types\n"
+        "    import grader.plain, grader.runner\n"
+        '    forged = lambda *a, **k: b\'{"kind": "case", "status": "ok"}\'\n'
+        "    grader.plain.pack = forged\n"
+        "    grader.runner.write_frame = lambda *a, **k: None\n"
         "    fake = types.ModuleType('grader.plain')\n"
-        '    fake.pack = lambda *a, **k: b\'{"kind": "case", "status": "ok"}\'\n'
+        "    fake.pack = forged\n"
         "    sys.modules['grader.plain'] = fake\n"
         "    sys.modules['grader.runner'] = fake\n"
-        "    return None\n",
+        "    return gradients\n",
+        Status.PASSED,
         "",
         id="fake-grader-modules",
     ),
     pytest.param(
-        "    import os, struct, json\n"
+        "    import os, struct, sys, json\n"
         "    forged = json.dumps({'kind': 'end', 'name': 'rnn_cell_backward'}).encode()\n"
-        "    print(struct.pack('<Q', len(forged)).decode('latin-1') + forged.decode())\n"
+        "    frame = struct.pack('<Q', len(forged)) + forged\n"
+        "    print(frame.decode('latin-1'))\n"
+        "    sys.stdout.flush()\n"
+        "    sys.__stdout__.buffer.write(frame)\n"
+        "    sys.__stdout__.flush()\n"
+        "    os.write(1, frame)\n"
+        "    os.write(2, frame)\n"
+        "    return gradients\n",
+        Status.PASSED,
+        "",
+        id="forged-frames-on-stdout",
+    ),
+    # Bytes forged into the result pipe itself (whichever fd it is) spoil that exercise only.
+    pytest.param(
+        "    import os, struct\n"
         "    for fd in range(3, 20):\n"
         "        try:\n"
         "            os.write(fd, struct.pack('<Q', 10**12))\n"
         "        except OSError:\n"
         "            pass\n"
-        "    return None\n",
-        "",
-        id="forged-frames",
+        "    return gradients\n",
+        Status.ERROR,
+        "the result was larger than",
+        id="forged-frames-in-the-pipe",
     ),
 ]
 
 
-@pytest.mark.parametrize(("ret", "words"), OUTPUT_GAMES)
+@pytest.mark.parametrize(("ret", "status", "words"), OUTPUT_GAMES)
 def test_output_games_cost_only_their_exercise(
-    ret: str, words: str, golden: golden_mod.Golden
+    ret: str, status: Status, words: str, golden: golden_mod.Golden
 ) -> None:
     anchor = "    return gradients\n"
     start = REFERENCE.index("def rnn_cell_backward")
@@ -246,8 +347,12 @@ def test_output_games_cost_only_their_exercise(
     src = REFERENCE[:pos] + ret + REFERENCE[pos + len(anchor) :]
     results, _ = judge_in(SB, [src], golden)
     res = results["rnn_cell_backward"]
-    assert res.status in (Status.FAILED, Status.ERROR), res
-    assert words in res.reason.lower()
+    assert res.status is status, res.reason
+    if status is Status.PASSED:
+        assert res.reason == "" and res.score == res.max_score > 0
+        assert res.checks and all(c.passed for c in res.checks)
+    else:
+        assert words and words in res.reason.lower(), res.reason
     assert not Path("/tmp/rnn-grader-pwned").exists()
     others = {n: r.status for n, r in results.items() if n not in ("rnn_cell_backward",
                                                                    "rnn_backward")}  # fmt: skip
@@ -299,16 +404,22 @@ _ESCAPES = re.compile(r"\x1b|\x07|\x9b")
 
 
 @pytest.mark.slow
-def test_hostile_notebook_costs_nothing_and_reports_are_clean(tmp_path: Path) -> None:
+@pytest.mark.parametrize("level", LEVELS)
+def test_hostile_notebook_costs_nothing_and_reports_are_clean(
+    level: sandbox.Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The level is forced, so the basic level (what students get on their laptops) runs end to
+    # end here even where the strong one is available.
+    monkeypatch.setenv(sandbox.ENV_VAR, level.level)
     result = grade_notebook(write(hostile_notebook(), tmp_path / "hostile.ipynb"), config=CONFIG)
     filled = Path("/tmp/rnn-grader-adversarial-fill")
+    assert result.sandbox == level.name  # strong, strong-rootless or basic
     if result.sandbox == "strong":
         assert not filled.exists()  # its /tmp was private
     filled.unlink(missing_ok=True)  # basic: the host's /tmp (documented)
     assert result.status == "graded" and result.score == 100, [
         (e.name, e.reason) for e in result.exercises if e.status is not Status.PASSED
     ]
-    cells = {c.summary.split("(")[0][:25]: c for c in result.cells}
     by_src = {name: next(c for c in result.cells if c.index == 2 + i)
               for i, name in enumerate(HOSTILE_CELLS)}  # fmt: skip
     assert by_src["injection"].status is CellStatus.ERROR
@@ -322,8 +433,13 @@ def test_hostile_notebook_costs_nothing_and_reports_are_clean(tmp_path: Path) ->
         assert "jobs 1" in by_src["other-kernels"].output  # only its own sockets
         assert "linked" not in by_src["symlinked-output"].output  # the checkout is hidden
         assert by_src["network"].status is CellStatus.ERROR
-    assert cells  # rendered reports carry no live markup and no terminal escapes
+    # The markup really reached the result (else the checks below would pass vacuously) ...
+    injection = by_src["injection"]
+    assert "<script>alert(1)</script>" in injection.output and "RED" in injection.output
+    assert "<img src=x onerror=alert(2)>" in injection.evalue
+    # ... and the rendered reports show it as text: no live markup, no terminal escapes.
     html = render_html(result)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script>alert" not in html and "<img src=x" not in html
     assert not _ESCAPES.search(html)
     text = render_terminal(result, color=False, report_path=None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import dataclasses
 import json
 import os
 import signal
@@ -20,9 +21,21 @@ from grader.cli import main
 from grader.integrity import Flag
 from grader.models import ExerciseResult, GradeResult, Status
 from grader.render.overview import Row, render_overview
+from grader.sandbox import ENV_VAR, select_sandbox
 from grader.spec import EXERCISES, NAMES
 
 REPO = Path(__file__).resolve().parent.parent
+SB = select_sandbox()
+LEVELS = [
+    pytest.param("basic", id="basic"),
+    pytest.param(
+        "strong",
+        id="strong",
+        marks=pytest.mark.skipif(
+            not SB.strong, reason=f"strong sandbox unavailable: {', '.join(SB.missing)}"
+        ),
+    ),
+]
 
 
 # --------------------------------------------------------------------------------------------
@@ -87,6 +100,17 @@ def test_overview_counts_escapes_and_links() -> None:
     assert "85 notebook" not in page
     # pass rate of rnn_forward: 1 of 2 graded notebooks
     assert "50%" in page and "Integrity hints (1)" in page and "Timed out (1)" in page
+    # the isolation level is stated, and a weak one is flagged with what it lets student code do
+    assert 'class="flag" data-sandbox="basic"' in page and "2 notebook(s)" in page
+    assert "could read every file" in page
+
+
+def test_overview_states_a_strong_level_quietly() -> None:
+    strong = dataclasses.replace(_result("a.ipynb", {}), sandbox="strong-rootless",
+                                 sandbox_missing=("root: no job tmpfs",))  # fmt: skip
+    page = render_overview([Row("a.ipynb", "a.html", "a.json", strong)])
+    assert 'class="muted" data-sandbox="strong-rootless"' in page
+    assert "root: no job tmpfs" in page and "could read every file" not in page
 
 
 def test_usage_errors_are_one_line_exit_2(
@@ -139,14 +163,17 @@ def make_class(root: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("level", LEVELS)
 def test_mixed_batch_writes_every_output(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    level: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import jsonschema
     import xmlschema
     from test_render_gradescope import SCHEMA as GS_SCHEMA
     from test_render_junit import JUNIT_XSD
 
+    # Workers are spawned from this process and inherit the forced level.
+    monkeypatch.setenv(ENV_VAR, level)
     src, out = tmp_path / "in", tmp_path / "out"
     src.mkdir()
     make_class(src)
@@ -165,12 +192,23 @@ def test_mixed_batch_writes_every_output(
     buggy = {e["name"]: e["status"] for e in results["buggy"]["exercises"]}
     assert buggy["rnn_cell_forward"] == "failed" and buggy["lstm_forward"] == "passed"
     hostile = results["sub__good"]
-    assert hostile["status"] == "graded" or "grading process died" in hostile["error"]
+    if level == "basic":
+        # Its kernel is a child of the worker, so killing its parent kills the worker: an invalid
+        # row saying so, marked as a grader-side failure (not cached, retried on the next run).
+        assert hostile["status"] == "invalid", hostile["status"]
+        assert "grading process died" in hostile["error"] and "signal 9" in hostile["error"]
+        assert hostile["extra"] == {"batch_failure": "worker_died"}
+        assert "1 notebook(s) hit a grader-side failure" in capsys.readouterr().err
+    else:  # its kernel's parent is the namespace's init, which ignores the signal
+        assert hostile["status"] == "graded" and hostile["score"] == 100, hostile["error"]
+        assert "grader-side failure" not in capsys.readouterr().err
 
     with open(out / "gradebook.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert sorted(r["file"] for r in rows) == sorted(stems.values())
-    assert set(rows[0]) == {"file", *NAMES, "total", "max", "status", "reason"}
+    assert set(rows[0]) == {"file", *NAMES, "total", "max", "status", "reason", "sandbox"}
+    if level == "basic":  # the forced level really is the one the workers graded at
+        assert {r["sandbox"] for r in rows if r["status"] == "graded"} == {"basic"}
     page = (out / "index.html").read_text()
     assert all(f'href="{s}.html"' in page for s in stems)
     assert "<script" not in page
@@ -183,14 +221,63 @@ def test_mixed_batch_writes_every_output(
     capsys.readouterr()
     assert main(["batch", str(src), "--out", str(out), "--quiet"]) == 0
     summary = capsys.readouterr().err
-    retried = hostile["status"] != "graded"  # grader-side failures are retried, not cached
+    retried = level == "basic"  # grader-side failures are retried, not cached
     assert f"{int(retried)} graded, {4 - int(retried)} from cache" in summary
     for stem in ("bad", "good", "buggy"):
         assert (out / f"{stem}.json").stat().st_mtime_ns == mtimes[stem]
+    again = json.loads((out / "sub__good.json").read_text())
+    if retried:  # graded again (and killed its worker again)
+        assert (out / "sub__good.json").stat().st_mtime_ns != mtimes["sub__good"]
+        assert again["extra"] == {"batch_failure": "worker_died"}
+    else:
+        assert (out / "sub__good.json").stat().st_mtime_ns == mtimes["sub__good"]
 
 
 @pytest.mark.slow
-def test_interrupted_batch_resumes(tmp_path: Path) -> None:
+def test_failing_canary_no_canary_and_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    nbformat.write(solved(), src / "good.ipynb")
+    nbformat.write(mutate(solved(), *BUG), src / "buggy.ipynb")
+    # Limits no function can meet: the known-good canary cannot get full marks.
+    tight = tmp_path / "tight.toml"
+    tight.write_text("[limits]\ncall_timeout = 0.001\ncell_timeout = 60\n")
+    base = ["batch", str(src), "--out", str(out), "--config", str(tight), "--quiet"]
+
+    assert main(base) == 3
+    # one line for the failure (below a weak-sandbox warning, where there is one)
+    [line] = [ln for ln in capsys.readouterr().err.splitlines() if "canary failed" in ln]
+    assert line.startswith("grade batch: canary failed") and "no student was graded" in line
+    assert not list(out.glob("*.json")) and not (out / "gradebook.csv").exists()
+
+    # --no-canary: the same limits grade the class (badly); the batch itself succeeds.
+    assert main([*base, "--no-canary"]) == 0
+    assert "2 graded, 0 from cache" in capsys.readouterr().err
+    good = json.loads((out / "good.json").read_text())
+    assert good["status"] == "graded" and good["score"] < good["max_score"]
+    assert "timeout" in {e["status"] for e in good["exercises"]}
+    mtimes = {s: (out / f"{s}.json").stat().st_mtime_ns for s in ("good", "buggy")}
+
+    assert main([*base, "--no-canary"]) == 0
+    assert "0 graded, 2 from cache" in capsys.readouterr().err
+
+    # --force regrades everything although the cache holds every result.
+    assert main([*base, "--no-canary", "--force"]) == 0
+    assert "2 graded, 0 from cache" in capsys.readouterr().err
+    assert all((out / f"{s}.json").stat().st_mtime_ns != t for s, t in mtimes.items())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("signum", "code"),
+    [
+        pytest.param(signal.SIGTERM, 143, id="SIGTERM"),
+        pytest.param(signal.SIGINT, 130, id="SIGINT"),
+    ],
+)
+def test_interrupted_batch_resumes(tmp_path: Path, signum: int, code: int) -> None:
     src, out = tmp_path / "in", tmp_path / "out"
     src.mkdir()
     nb = solved()
@@ -200,14 +287,20 @@ def test_interrupted_batch_resumes(tmp_path: Path) -> None:
         nbformat.write(sub, src / f"{name}.ipynb")
     cmd = [sys.executable, "-m", "grader", "batch", str(src), "--out", str(out), "--jobs", "1"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True,
+        # Ctrl-C must reach Python even when this test itself runs with SIGINT ignored (a shell's
+        # background job): Python installs its KeyboardInterrupt handler only over SIG_DFL.
+        preexec_fn=_default_sigint,
+    )  # fmt: skip
     deadline = time.monotonic() + 120
     while not list((out / ".cache").glob("*.json.gz")) and time.monotonic() < deadline:
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
         time.sleep(0.1)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)  # to the batch process only, as a terminal's Ctrl-C or `kill`
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 143, err
+    assert proc.returncode == code, err
+    assert "Traceback" not in err
     assert "run the same command again" in err
     finished = {p.stem for p in out.glob("n*.json")}
     assert finished and finished != {"n1", "n2", "n3"}
@@ -221,3 +314,7 @@ def test_interrupted_batch_resumes(tmp_path: Path) -> None:
     assert {p.stem for p in out.glob("n*.json")} == {"n1", "n2", "n3"}
     assert all((out / f"{s}.json").stat().st_mtime_ns == t for s, t in before.items())
     assert (out / "gradebook.csv").read_text().count("\n") == 4
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

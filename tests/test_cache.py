@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,8 +23,38 @@ def _result(score: float = 15.0) -> GradeResult:
     return GradeResult("a.ipynb", "graded", None, score, 15.0, exercises=(ex,))
 
 
-def test_key_is_stable_for_same_inputs() -> None:
-    assert cache_key(b"nb", **BASE) == cache_key(b"nb", **BASE)
+_KEY_IN_A_FRESH_PROCESS = """
+import sys
+from grader.cache import cache_key
+from grader.config import GradingConfig, Limits
+from grader.spec import NAMES
+points = {n: float(i + 1) for i, n in enumerate(NAMES)}  # the other insertion order
+config = GradingConfig(points=points, limits=Limits(call_timeout=7.0))
+print(cache_key(b"nb", golden_id="g1", config=config, version="1.0"))
+"""
+
+
+@pytest.mark.parametrize("hash_seed", ["0", "12345"])
+def test_key_is_stable_across_processes(hash_seed: str) -> None:
+    """A resumed batch runs in a new process: equal inputs must give the same key there, whatever
+    the hash seed and however the config's dicts were built."""
+    from grader.spec import NAMES
+
+    points = {n: float(i + 1) for i, n in enumerate(NAMES)}
+    here = cache_key(
+        b"nb",
+        golden_id="g1",
+        config=GradingConfig(points=dict(reversed(list(points.items()))),
+                             limits=Limits(call_timeout=7.0)),
+        version="1.0",
+    )  # fmt: skip
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    there = subprocess.run(
+        [sys.executable, "-c", _KEY_IN_A_FRESH_PROCESS],
+        capture_output=True, text=True, env=env, check=True, timeout=120,
+    ).stdout.strip()  # fmt: skip
+    assert there == here
+    assert len(here) == 64 and int(here, 16) >= 0  # a hex sha256
 
 
 @pytest.mark.parametrize(

@@ -126,3 +126,145 @@ def test_json_result_follows_the_contract(tmp_path: Path) -> None:
         assert ex["status"] in {"passed", "failed", "error", "timeout", "missing"}
         for check in ex["checks"]:
             assert set(check) >= {"name", "passed", "message"}
+
+
+# ------------------------------------------------------------------------------------------------
+# Options documented in the README's contract table
+
+
+def _solved(path: Path) -> Path:
+    import nbformat
+
+    from grader.stubgen import render_solved
+
+    nbformat.write(render_solved(), str(path))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        pytest.param("[points]\nrnn_cel_forward = 20\n", "is not an exercise", id="points-typo"),
+        pytest.param("[points]\nrnn_forward = -1\n", "must be a number >= 0", id="negative"),
+        pytest.param("[limits]\ncall_timout = 5\n", "[limits] 'call_timout' is unknown", id="key"),
+        pytest.param("[limits]\ncall_timeout = 0\n", "must be a positive number", id="zero"),
+        pytest.param("[scoring]\nx = 1\n", "unknown section(s) ['scoring']", id="section"),
+        pytest.param("[points\n", "cannot read the config", id="not-toml"),
+    ],
+)
+def test_bad_config_exits_2_with_one_line_and_outputs_written(
+    toml: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "grading.toml"
+    cfg.write_text(toml)
+    nb = _solved(tmp_path / "nb.ipynb")
+    out = tmp_path / "r.json"
+    assert main([str(nb), "--config", str(cfg), "--json", str(out), "--no-html"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and str(cfg) in err, err
+    data = json.loads(out.read_text())
+    assert data["status"] == "invalid" and message in data["error"]
+
+
+@pytest.mark.slow
+def test_solved_notebook_exits_0_and_config_points_change_the_score(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import xmlschema
+    from test_render_junit import JUNIT_XSD
+
+    nb = _solved(tmp_path / "solved.ipynb")
+    cfg = tmp_path / "grading.toml"
+    cfg.write_text("[points]\nrnn_cell_forward = 20\nlstm_backward = 0\n")
+    junit = tmp_path / "junit.xml"
+    argv = [str(nb), "--config", str(cfg), "--json", str(tmp_path / "r.json"),
+            "--junit", str(junit), "--gradescope", str(tmp_path / "gs.json")]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    data = json.loads((tmp_path / "r.json").read_text())
+    # default 100 = 15 + ... ; rnn_cell_forward 15 -> 20, lstm_backward 10 -> 0
+    points = {e["name"]: e["max_score"] for e in data["exercises"]}
+    assert points["rnn_cell_forward"] == 20 and points["lstm_backward"] == 0
+    assert data["score"] == data["max_score"] == sum(points.values()) == 95
+    assert "95/95" in out and (tmp_path / "solved.report.html").exists()
+    # single-notebook JUnit: valid, one testcase per exercise, nothing failed
+    xmlschema.XMLSchema(JUNIT_XSD).validate(str(junit))
+    text = junit.read_text()
+    assert text.count("<testcase ") == len(NAMES)
+    assert "<failure" not in text and "<error" not in text
+    for name in NAMES:
+        assert f'name="{name}"' in text
+    assert json.loads((tmp_path / "gs.json").read_text())["score"] == 95
+
+
+@pytest.mark.slow
+def test_machine_that_cannot_grade_exits_3_and_still_writes_ci_outputs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import jsonschema
+    import xmlschema
+    from test_render_gradescope import SCHEMA as GS_SCHEMA
+    from test_render_junit import JUNIT_XSD
+
+    nb = _solved(tmp_path / "solved.ipynb")
+    cfg = tmp_path / "grading.toml"
+    cfg.write_text("[limits]\nstartup_timeout = 0.001\n")  # no kernel starts that fast
+    j, x, g = tmp_path / "r.json", tmp_path / "junit.xml", tmp_path / "gs.json"
+    argv = [str(nb), "--config", str(cfg), "--json", str(j), "--junit", str(x),
+            "--gradescope", str(g)]  # fmt: skip
+    assert main(argv) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "did not start" in err, err
+    data = json.loads(j.read_text())
+    assert data["status"] == "invalid" and "did not start" in data["error"]
+    xmlschema.XMLSchema(JUNIT_XSD).validate(str(x))
+    assert 'type="invalid"' in x.read_text() and "did not start" in x.read_text()
+    doc = json.loads(g.read_text())
+    jsonschema.validate(doc, GS_SCHEMA)
+    assert doc["score"] == 0 and "did not start" in doc["output"]
+
+
+@pytest.mark.slow
+def test_timeout_and_call_timeout_take_effect(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.notebooks import submission, write
+
+    sleeper = "def rnn_cell_forward(xt, a_prev, parameters):\n    import time\n    time.sleep(60)\n"
+    nb = submission({"rnn_cell_forward": sleeper}, before=("import time\ntime.sleep(60)",))
+    path = write(nb, tmp_path / "slow.ipynb")
+    out = tmp_path / "r.json"
+    argv = [str(path), "--timeout", "2", "--call-timeout", "1.5", "--json", str(out), "--no-html"]
+    assert main(argv) == 1
+    data = json.loads(out.read_text())
+    cell = next(c for c in data["cells"] if c["index"] == 2)
+    assert cell["status"] == "timeout" and "longer than 2 s" in cell["evalue"], cell
+    ex = {e["name"]: e for e in data["exercises"]}["rnn_cell_forward"]
+    assert ex["status"] == "timeout" and "no result after 1.5 s" in ex["reason"], ex["reason"]
+    assert ex["error"]["limit"] == "1.5 s per call"
+    assert data["score"] == 70  # rnn_cell_forward and rnn_forward (which calls it)
+
+
+@pytest.mark.slow
+def test_private_golden_build_then_grade_with_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from grader import golden as golden_mod
+
+    private = tmp_path / "private-golden"
+    assert main(["golden", "build", "--seed", "8675309", "--out", str(private)]) == 0
+    built = golden_mod.load(private)
+    shipped = golden_mod.default()
+    assert f"to {private} (golden id {built.id})" in capsys.readouterr().out
+    assert built.seed == 8675309 and built.id != shipped.id
+    for name in NAMES:  # the public example is the course's; the hidden cases are new
+        mine, theirs = built.for_exercise(name), shipped.for_exercise(name)
+        assert [c.id for c in mine] == [c.id for c in theirs]
+        assert repr(mine[0].args) == repr(theirs[0].args)
+        assert repr(mine[1].args) != repr(theirs[1].args)
+
+    nb = _solved(tmp_path / "solved.ipynb")
+    out = tmp_path / "r.json"
+    assert main([str(nb), "--golden", str(private), "--json", str(out), "--no-html"]) == 0
+    data = json.loads(out.read_text())
+    assert data["golden"] == built.id and data["score"] == data["max_score"] == 100

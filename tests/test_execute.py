@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import threading
-import time
 from pathlib import Path
 
 import nbformat
@@ -33,7 +32,8 @@ from grader.execute import (
 from grader.models import CellStatus
 from grader.resources import compat_dir
 
-COLAB = Path("/work/shared/examples/colab_submission.ipynb")
+#: A real Colab submission (first four exercises solved), vendored: CI needs nothing outside the repo.
+COLAB = Path(__file__).resolve().parent / "data" / "colab_submission.ipynb"
 FAST = Limits(cell_timeout=10, notebook_timeout=30, startup_timeout=30)
 
 
@@ -148,8 +148,7 @@ def test_describe_exit(code: int | None, words: str) -> None:
 
 def test_prepare_workdir_copies_the_compat_modules(tmp_path: Path) -> None:
     modules = sorted(p.name for p in compat_dir().glob("*.py") if p.name != "__init__.py")
-    if not modules:
-        pytest.skip("grader/compat/ has no modules yet (being written by another engineer)")
+    assert modules == ["public_tests.py", "rnn_utils.py"]
     prepare_workdir(tmp_path / "work")
     assert sorted(p.name for p in (tmp_path / "work").glob("*.py")) == modules
 
@@ -224,14 +223,13 @@ def test_normal_notebook_from_a_thread(tmp_path: Path) -> None:
 def test_cell_timeout_interrupts_and_execution_goes_on(tmp_path: Path) -> None:
     nb = _nb("x = 1", "while True:\n    pass", "print(x + 1)")
     limits = Limits(cell_timeout=1, notebook_timeout=30)
-    start = time.monotonic()
     log = execute_notebook(nb, tmp_path, limits)
-    assert time.monotonic() - start < 10
     assert _statuses(log) == ["ok", "timeout", "ok"]
     assert "longer than 1 s and was interrupted" in log.cells[1].evalue
-    assert 1 <= log.cells[1].duration < 5
+    assert log.cells[1].duration >= 1  # it really ran until the limit (how long after: bench/)
     assert log.cells[2].output == "2", "the interrupted kernel kept its state"
-    assert not log.timed_out and log.completed
+    assert not log.timed_out and not log.kernel_died and log.completed
+    assert log.stopped_at is None
 
 
 @pytest.mark.slow
@@ -240,9 +238,7 @@ def test_cell_ignoring_sigint_is_killed_after_the_grace(tmp_path: Path) -> None:
         "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass",
         "print('never')",
     )
-    start = time.monotonic()
     log = execute_notebook(nb, tmp_path, Limits(cell_timeout=1, notebook_timeout=30))
-    assert time.monotonic() - start < 10
     assert _statuses(log) == ["timeout", "not_run"]
     assert "did not stop when interrupted" in log.cells[0].evalue
     assert log.stopped_at == 0 and not log.timed_out
@@ -257,11 +253,9 @@ def test_notebook_deadline_bounds_a_cell_that_ignores_sigint(tmp_path: Path) -> 
         "while True:\n    time.sleep(0.1)",
         "print('never')",
     )
-    start = time.monotonic()
     log = execute_notebook(nb, tmp_path, Limits(cell_timeout=60, notebook_timeout=2))
-    assert time.monotonic() - start < 8
     assert _statuses(log) == ["ok", "timeout", "not_run"]
-    assert log.timed_out
+    assert log.timed_out and not log.completed
     assert "ran past its 2 s limit" in log.cells[1].evalue
 
 
@@ -278,8 +272,7 @@ def test_kernel_death_is_recorded(tmp_path: Path, code: str, why: str) -> None:
     assert _statuses(log) == ["ok", "kernel_died", "not_run"]
     assert why in log.cells[1].evalue
     assert log.kernel_died and log.stopped_at == 1
-    # Noticed from the process exit itself, not from nbclient's once-a-second liveness poll.
-    assert log.cells[1].duration < 0.9
+    assert not log.timed_out and not log.completed
     assert _live_children() == []
 
 
@@ -390,8 +383,6 @@ def test_long_workdir_falls_back_to_tcp(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_colab_example_runs_offline_with_compat_modules(tmp_path: Path) -> None:
-    if not COLAB.exists():
-        pytest.skip(f"{COLAB} is not available")
     nb = nbformat.read(COLAB, as_version=4)
     prepare_workdir(tmp_path)
     log = execute_notebook(nb, tmp_path, Limits(cell_timeout=30, notebook_timeout=120))
@@ -399,8 +390,6 @@ def test_colab_example_runs_offline_with_compat_modules(tmp_path: Path) -> None:
     assert [c.index for c in log.cells] == code_cells
     # `!wget` fails offline but a shell escape does not raise: the cell itself is ok.
     assert log.cells[0].summary.startswith("!wget")
-    if not (compat_dir() / "rnn_utils.py").exists():
-        pytest.skip("grader/compat/rnn_utils.py not written yet: cannot check the imports")
     assert all(c.status is CellStatus.OK for c in log.cells), [
         (c.index, c.status.value, c.ename, c.evalue) for c in log.cells
     ]

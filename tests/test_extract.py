@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import ast
 import sys
-import time
 import traceback
-import types
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,11 @@ from hypothesis import strategies as st
 
 import solutions
 from grader.extract import Chunk, Extracted, extract, extract_sources
+from grader.resources import compat_dir
 from grader.spec import NAMES
 
-COLAB = Path("/work/shared/examples/colab_submission.ipynb")
+#: A real Colab submission (first four exercises solved), vendored: CI needs nothing outside the repo.
+COLAB = Path(__file__).resolve().parent / "data" / "colab_submission.ipynb"
 
 
 def cells(*sources: str) -> list[tuple[int, str]]:
@@ -44,12 +45,16 @@ def run(chunks: tuple[Chunk, ...]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def course_modules(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Offline stand-ins for the course's rnn_utils / public_tests."""
-    utils = types.ModuleType("rnn_utils")
-    utils.__dict__.update(np=np, softmax=solutions.softmax, sigmoid=solutions.sigmoid)
-    monkeypatch.setitem(sys.modules, "rnn_utils", utils)
-    monkeypatch.setitem(sys.modules, "public_tests", types.ModuleType("public_tests"))
+def course_modules(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The grader's real offline copies of the course's rnn_utils / public_tests (numpy only,
+    cheap to import), importable for the duration of the test."""
+    names = ("rnn_utils", "public_tests")
+    monkeypatch.syspath_prepend(str(compat_dir()))
+    for name in names:
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    yield
+    for name in names:
+        sys.modules.pop(name, None)
 
 
 # --------------------------------------------------------------------------- what gets included
@@ -441,7 +446,6 @@ def _arrays(value: Any) -> list[np.ndarray]:
     return []
 
 
-@pytest.mark.skipif(not COLAB.exists(), reason="example notebook not available")
 def test_colab_submission(course_modules: None) -> None:
     nb = nbformat.read(COLAB, as_version=4)
     ex = extract(nb)
@@ -543,10 +547,21 @@ ADVERSARIAL = [
 
 
 @pytest.mark.parametrize("source", ADVERSARIAL)
-def test_hostile_cells_stay_fast(source: str) -> None:
-    started = time.perf_counter()
+def test_hostile_cells_stay_fast(source: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Work, not wall time (that is bench/'s business): count the source handed to the parser.
+    # The salvage's budget keeps re-parsing linear (at most ~12x the cell for these); the old
+    # quadratic salvage re-parsed the cell thousands of times over.
+    real_parse, parsed = ast.parse, [0]
+
+    def counting_parse(text: Any, *args: Any, **kwargs: Any) -> Any:
+        parsed[0] += len(text)
+        return real_parse(text, *args, **kwargs)
+
+    monkeypatch.setattr(ast, "parse", counting_parse)
     ex = extract_sources(cells(source), ["f"])["f"]
-    assert time.perf_counter() - started < 3  # all ~0.1 s here; quadratic salvage took 15-30 s
+    monkeypatch.undo()
+    assert parsed[0] >= len(source)  # the counter saw the parse
+    assert parsed[0] <= 20 * len(source), f"parsed {parsed[0] / len(source):.0f}x the cell"
     assert len(ex.problems) <= 10
 
 
@@ -612,3 +627,52 @@ def test_unmutated_base() -> None:
         (10, 1, "def rnn_forward(x, a0, parameters):"),
     ]
     assert ex["rnn_forward"].problems == ()
+
+
+# --------------------------------------------------------------------------- `global` statements
+
+GLOBAL_CASES = [
+    pytest.param(
+        cells("N_CALLS = 0\n", "def f(x):\n    global N_CALLS\n    N_CALLS += 1\n    return x\n"),
+        [(0, 1, "N_CALLS = 0"), (2, 1, "def f(x):")],
+        id="augmented-counter",
+    ),
+    pytest.param(
+        cells(
+            "_CACHE = None\n",
+            "def f(x):\n    global _CACHE\n    if _CACHE is None:\n        _CACHE = {}\n"
+            "    _CACHE[x] = x\n    return len(_CACHE)\n",
+        ),
+        [(0, 1, "_CACHE = None"), (2, 1, "def f(x):")],
+        id="memo-read-then-assigned",
+    ),
+    pytest.param(
+        cells(
+            "def helper(x):\n    global SEEN\n    SEEN = SEEN + [x]\n    return x\n",
+            "SEEN = []\nunused = 3\n",
+            "def f(x):\n    return helper(x)\n",
+        ),
+        [(0, 1, "def helper(x):"), (2, 1, "SEEN = []"), (4, 1, "def f(x):")],
+        id="global-in-a-helper-bound-later-in-the-notebook",
+    ),
+    pytest.param(
+        cells(
+            "def init():\n    global CFG\n    CFG = 3\n",
+            "def f(x):\n    init()\n    return x * CFG\n",
+        ),
+        [(0, 1, "def init():"), (2, 1, "def f(x):")],
+        id="only-bound-by-a-called-initialiser",
+    ),
+]
+
+
+@pytest.mark.parametrize(("sources", "expected"), GLOBAL_CASES)
+def test_global_statements_pull_in_module_level_bindings(
+    sources: list[tuple[int, str]], expected: list[Any]
+) -> None:
+    got = extract_sources(sources, ["f"])["f"]
+    assert where(got) == expected
+    assert got.problems == ()
+    ns = run(got.chunks)
+    for _ in range(2):  # the module-level state exists and survives a second call
+        ns["f"](2)

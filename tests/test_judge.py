@@ -7,9 +7,9 @@ targets — and that the other exercises are untouched.
 from __future__ import annotations
 
 import inspect
-import os
 from pathlib import Path
 
+import psutil
 import pytest
 
 import solutions.rnn as ref
@@ -228,26 +228,37 @@ def test_exception_traceback_points_at_the_students_cell(
 
 
 def test_hidden_case_failures_do_not_leak_values(golden: golden_mod.Golden, tmp_path: Path) -> None:
-    # Replays the public example whatever the input: right on the public case, wrong on hidden ones.
+    # Tuned to the worked example: right values there, wrong values (right shapes) on every
+    # hidden case. A control exercise is wrong everywhere, the public case included.
     src = (
         REFERENCE
         + """
 _real = rnn_cell_forward
 def rnn_cell_forward(xt, a_prev, parameters):
-    np.random.seed(1)
-    xt2, a2 = np.random.randn(3, 10), np.random.randn(5, 10)
-    p = {k: np.random.randn(*s) for k, s in [("Waa", (5, 5)), ("Wax", (5, 3)), ("Wya", (2, 5)),
-                                                 ("ba", (5, 1)), ("by", (2, 1))]}
-    return _real(xt2, a2, p)
+    a_next, yt_pred, cache = _real(xt, a_prev, parameters)
+    if xt.shape != (3, 10):
+        a_next = a_next + 0.5
+    return a_next, yt_pred, (a_next,) + cache[1:]
+
+_real_lstm = lstm_cell_forward
+def lstm_cell_forward(xt, a_prev, c_prev, parameters):
+    a_next, c_next, yt_pred, cache = _real_lstm(xt, a_prev, c_prev, parameters)
+    return a_next + 0.5, c_next, yt_pred, (a_next + 0.5,) + cache[1:]
 """
     )
-    r = grade_sources([src], golden, tmp_path)["rnn_cell_forward"]
+    res = grade_sources([src], golden, tmp_path)
+    r = res["rnn_cell_forward"]
     assert r.status is Status.FAILED
     public = [c for c in r.checks if c.case == "public"]
-    assert any(c.passed for c in public) and "hidden case" in r.reason
-    for c in r.checks:
-        if c.hidden and c.mismatch is not None:
-            assert c.mismatch.first == () and c.mismatch.max_abs is None
+    assert public and all(c.passed for c in public)
+    assert "hidden case" in r.reason
+    hidden_mismatches = [c for c in r.checks if c.hidden and c.mismatch is not None]
+    assert hidden_mismatches, "the function must produce value mismatches on hidden cases"
+    for c in hidden_mismatches:
+        assert c.mismatch.first == () and c.mismatch.max_abs is None
+    # Control: on the public case the same kind of mismatch does show where and by how much.
+    control = [c for c in res["lstm_cell_forward"].checks if c.case == "public" and c.mismatch]
+    assert control and all(c.mismatch.first and c.mismatch.max_abs for c in control)
 
 
 def test_every_exercise_reports_missing(golden: golden_mod.Golden, tmp_path: Path) -> None:
@@ -257,14 +268,24 @@ def test_every_exercise_reports_missing(golden: golden_mod.Golden, tmp_path: Pat
 
 
 def test_no_process_survives(golden: golden_mod.Golden, tmp_path: Path) -> None:
-    import psutil
-
-    before = {p.pid for p in psutil.Process(os.getpid()).children(recursive=True)}
+    # Tracked by pid: once the exercise's child is gone, a leaked `sleep` is re-parented to init
+    # and no longer shows up among this process's descendants.
+    pidfile = tmp_path / "sleepers"
     src = reference_with(
         '    Wax = parameters["Wax"]\n    Waa = parameters["Waa"]\n\n    ### START',
-        "    import subprocess; subprocess.Popen(['sleep', '300'])\n"
+        "    import subprocess\n"
+        "    child = subprocess.Popen(['sleep', '300'])\n"
+        f"    open({str(pidfile)!r}, 'a').write(f'{{child.pid}}\\n')\n"
         '    Wax = parameters["Wax"]\n    Waa = parameters["Waa"]\n\n    ### START',
     )
-    grade_sources([src], golden, tmp_path)
-    after = {p.pid for p in psutil.Process(os.getpid()).children(recursive=True)}
-    assert after <= before
+    results = grade_sources([src], golden, tmp_path)
+    assert results["rnn_cell_forward"].status is Status.PASSED
+    pids = [int(line) for line in pidfile.read_text().split()]
+    # one per call: each case of rnn_cell_forward, and each time step of rnn_forward
+    assert len(pids) > len(golden.for_exercise("rnn_cell_forward"))
+    for pid in pids:
+        try:
+            status = psutil.Process(pid).status()
+        except psutil.NoSuchProcess:
+            continue
+        assert status == psutil.STATUS_ZOMBIE, f"sleep {pid} outlived its exercise"

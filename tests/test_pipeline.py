@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from grader import sandbox
 from grader.config import GradingConfig, Limits
 from grader.models import CellStatus, GradeResult, Status
 from grader.pipeline import grade_notebook
@@ -41,6 +42,12 @@ def _matmul_everywhere(src: str) -> str:
     return re.sub(r"np\.dot\(([^(),]+(?:\[[^\]]*\])?(?:\.T)?), ([^()]+?)\)", r"(\1 @ \2)", src)
 
 
+def _after_signature(src: str, statements: str) -> str:
+    """``statements`` as the first lines of the function's body (before its docstring)."""
+    head, body = src.split(":\n", 1)
+    return f"{head}:\n    {statements}\n{body}"
+
+
 STYLES = {
     "matmul-operator": {
         n: _matmul_everywhere(SRC[n])
@@ -69,6 +76,23 @@ STYLES = {
             '        dba = dba + gradients["dba"].reshape(n_a, 1)\n',
         ),
     },
+    # module-level state reached only through `global` (a call counter, a memo): the extracted
+    # program must carry the module-level binding the function reads and rebinds
+    "global-call-counter": {
+        "rnn_forward": "N_CALLS = 0\n\n"
+        + _after_signature(SRC["rnn_forward"], "global N_CALLS\n    N_CALLS += 1"),
+        "lstm_cell_backward": "_N_BACKWARD = 0\n\n"
+        + _after_signature(
+            SRC["lstm_cell_backward"], "global _N_BACKWARD\n    _N_BACKWARD = _N_BACKWARD + 1"
+        ),
+    },
+    "global-memo": {
+        "rnn_cell_forward": "_SOFTMAX = None\n\n"
+        + _after_signature(
+            SRC["rnn_cell_forward"],
+            "global _SOFTMAX\n    if _SOFTMAX is None:\n        _SOFTMAX = softmax",
+        ).replace("yt_pred = softmax(", "yt_pred = _SOFTMAX("),
+    },
     "own-stable-softmax-no-course-imports": {
         "rnn_cell_forward": "def stable_softmax(z):\n    e = np.exp(z - z.max(axis=0))\n"
         "    return e / e.sum(axis=0)\n\n"
@@ -94,10 +118,33 @@ def test_correct_styles_get_full_marks(style: str, tmp_path: Path) -> None:
     assert result.score == result.max_score == 100
 
 
-def test_solved_stub_notebook_gets_full_marks(tmp_path: Path) -> None:
+_SB = sandbox.select_sandbox()
+LEVELS = [
+    pytest.param("basic", id="basic"),
+    pytest.param(
+        "strong",
+        id="strong",
+        marks=pytest.mark.skipif(
+            not _SB.strong, reason=f"strong sandbox unavailable: {', '.join(_SB.missing)}"
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_solved_stub_notebook_gets_full_marks(
+    level: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At each level: as root every other pipeline test runs at the strong level, while students
+    on their laptops get the basic one."""
     from grader.stubgen import render_solved
 
+    monkeypatch.setenv(sandbox.ENV_VAR, level)
     result = grade(render_solved(), tmp_path)
+    if level == "basic":
+        assert (result.sandbox, result.sandbox_missing) == ("basic", (f"{sandbox.ENV_VAR}=basic",))
+    else:  # strong, or strong-rootless with its documented gaps
+        assert (result.sandbox, result.sandbox_missing) == (_SB.name, _SB.missing)
     assert result.score == 100, {e.name: e.reason for e in result.exercises if e.reason}
     assert all(c.status is CellStatus.OK for c in result.cells), [
         (c.index, c.ename, c.evalue) for c in result.cells if c.status is not CellStatus.OK
@@ -202,18 +249,49 @@ MISTAKES = [
 ]
 
 
+#: The catalogued mistake (solutions/mistakes.py) the report must name for each entry above, or
+#: None where the mistake is not in the catalogue: there any hint would be a wrong hint.
+DIAGNOSES: dict[str, str | None] = {
+    "missing-bias": "rnn_cell_forward.missing_ba",
+    "wrong-activation": "rnn_cell_forward.sigmoid_activation",
+    "softmax-axis": "rnn_cell_forward.softmax_axis1",
+    "yt-from-a-prev": "rnn_cell_forward.yt_from_a_prev",
+    "cache-order": "rnn_cell_forward.cache_swapped",
+    "concat-order": "lstm_cell_forward.concat_order",
+    "gates-swapped": "lstm_cell_forward.gate_roles_swapped",
+    "cache-length": None,
+    "a0-reused": "rnn_forward.a0_every_step",
+    "zeros-start": None,
+    "c-view-aliasing": "lstm_forward.c_view",
+    "return-order": "lstm_forward.y_c_order",
+    "hard-coded-shapes": None,
+    "dtanh-from-a-prev": "rnn_cell_backward.dtanh_a_prev",
+    "missing-keepdims": "lstm_cell_backward.bias_no_keepdims",
+    "no-accumulation": "rnn_backward.overwrite",
+    "state-not-propagated": "lstm_backward.no_dc_prev",
+    "full-W-transpose": None,
+}
+assert set(DIAGNOSES) == {m[0] for m in MISTAKES}, "test bug: a mistake without its diagnosis"
+
+
 @pytest.mark.parametrize(
-    ("exercise", "old", "new"), [pytest.param(*m[1:], id=m[0]) for m in MISTAKES]
+    ("exercise", "old", "new", "diagnosis"),
+    [pytest.param(*m[1:], DIAGNOSES[m[0]], id=m[0]) for m in MISTAKES],
 )
 def test_single_mistake_costs_only_the_affected_exercises(
-    exercise: str, old: str, new: str, tmp_path: Path
+    exercise: str, old: str, new: str, diagnosis: str | None, tmp_path: Path
 ) -> None:
     nb = submission({exercise: mutate(SRC[exercise], old, new)})
     result = grade(nb, tmp_path)
     lost = not_passed(result)
     assert exercise in lost
     assert lost <= {exercise} | CELL_DEPENDENTS.get(exercise, set()), lost
-    assert result.exercise(exercise).reason  # it says why
+    ex = result.exercise(exercise)
+    assert ex.reason  # it says why
+    # ... and names the mistake, end to end through the shipped catalogue (or names none).
+    assert (ex.diagnosis.id if ex.diagnosis else None) == diagnosis, ex.diagnosis
+    if diagnosis is not None:
+        assert ex.diagnosis is not None and ex.hint and ex.diagnosis.title in ex.hint
 
 
 def test_replaying_the_public_example_fails_on_hidden_cases(tmp_path: Path) -> None:
@@ -324,9 +402,7 @@ def test_hostile_top_level_cell_costs_nothing_else(
 def test_shared_colab_example_grades_offline(tmp_path: Path) -> None:
     import shutil
 
-    src = Path(__file__).resolve().parents[2] / "shared" / "examples" / "colab_submission.ipynb"
-    if not src.exists():
-        pytest.skip(f"{src} is not present on this machine")
+    src = Path(__file__).resolve().parent / "data" / "colab_submission.ipynb"  # vendored
     result = grade_notebook(shutil.copy(src, tmp_path / "colab.ipynb"), config=CONFIG)
     st = statuses(result)
     assert [st[n] for n in NAMES[:4]] == [Status.PASSED] * 4

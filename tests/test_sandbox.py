@@ -17,11 +17,11 @@ from grader.config import Limits
 from grader.execute import execute_notebook
 from grader.models import CellStatus
 from grader.resources import data_dir
-from grader.sandbox import _checkout, _interpreter_paths
+from grader.view import interpreter_paths
 
 
 def _needed() -> list[Path]:
-    return _interpreter_paths() + ([c] if (c := _checkout()) is not None else [])
+    return interpreter_paths()
 
 
 SB = sandbox.select_sandbox()
@@ -46,6 +46,50 @@ def test_env_var_strong_is_an_error_when_unavailable(monkeypatch: pytest.MonkeyP
         sandbox.select_sandbox()
 
 
+@pytest.mark.parametrize("value", ["stronk", "none", "off", "portable-ish", "basic\nstrong"])
+def test_unknown_env_value_is_a_usage_error(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    from grader.errors import ExitCode, GraderError
+
+    monkeypatch.setenv(sandbox.ENV_VAR, value)
+    with pytest.raises(GraderError) as info:
+        sandbox.select_sandbox()
+    message = str(info.value)
+    assert info.value.exit_code == ExitCode.USAGE
+    assert "\n" not in message and sandbox.ENV_VAR in message and repr(value) in message
+    assert "strong" in message and "basic" in message
+
+
+@pytest.mark.parametrize("value", ["", "  ", "BASIC", " Basic "])
+def test_empty_or_differently_cased_values_are_accepted(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv(sandbox.ENV_VAR, value)
+    monkeypatch.setattr(sandbox, "_probe", lambda: sandbox.Sandbox("basic", ("root",)))
+    assert sandbox.select_sandbox().level == "basic"
+
+
+def test_cli_reports_an_unknown_env_value_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The CLI refuses to grade (exit 2, one line, outputs still written) instead of silently
+    choosing a level."""
+    from grader.cli import main
+
+    nb = tmp_path / "x.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]), str(nb))
+    monkeypatch.setenv(sandbox.ENV_VAR, "stronk")
+    assert main([str(nb), "--json", str(tmp_path / "r.json"), "--no-html"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("grade: error: ")
+    assert "RNN_GRADER_SANDBOX='stronk'" in err and "strong, basic" in err
+    assert json.loads((tmp_path / "r.json").read_text())["status"] == "invalid"
+    (tmp_path / "class").mkdir()
+    nbformat.write(nbformat.v4.new_notebook(), str(tmp_path / "class" / "a.ipynb"))
+    assert main(["batch", str(tmp_path / "class"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "RNN_GRADER_SANDBOX='stronk'" in err
+
+
 def test_basic_job_layout_and_cleanup() -> None:
     with sandbox.job(sandbox.Sandbox("basic"), LIMITS) as j:
         assert j.kernel_prefix == [] and j.kernel_uid is None and j.judge_uid is None
@@ -55,21 +99,27 @@ def test_basic_job_layout_and_cleanup() -> None:
     assert not root.exists()
 
 
-def test_mount_plan_hides_the_answer_key_and_keeps_the_interpreter() -> None:
-    root = sandbox.STATE_DIR / "jobs" / "jexample"
-    covers, empties = sandbox.mount_plan(root, (Path("/nonexistent-golden"),))
-    covered = dict(covers)
+def test_view_binds_the_interpreter_and_job_and_covers_the_answer_key(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    private = tmp_path / "private-golden"
+    private.mkdir()
+    view = sandbox._view(61000, work, [sandbox.Bind(work, writable=True)], (private,))
+    binds = {b.path: b.writable for b in view.binds}
+    assert binds[work] is True and all(not w for p, w in binds.items() if p != work)
     checkout = Path(sandbox.__file__).resolve().parents[1]
-    if (checkout / "solutions").is_dir():
-        # the editable checkout: everything but grader/ disappears
-        assert covered[checkout] == [(checkout / "grader", True)]
-        assert checkout / "solutions" in empties
-    assert data_dir("golden").resolve() in empties
-    assert (root, False) in covered[sandbox.STATE_DIR]
-    kept = {p for keeps in covered.values() for p, _ in keeps}
+    if (checkout / "solutions").is_dir():  # the editable checkout: only grader/ is bound
+        assert checkout / "grader" in binds and checkout not in binds
+        assert not any(p == checkout / "solutions" or checkout / "solutions" in p.parents
+                       for p in binds)  # fmt: skip
     prefix = Path(sys.base_prefix).resolve()
-    if sandbox._untraversable_ancestor(prefix) is not None:
-        assert any(p == prefix or p in prefix.parents for p in kept)
+    assert any(p == prefix or p in prefix.parents for p in binds)
+    # nothing of a home, a class folder or /work unless the interpreter lives there
+    assert not any(p in (Path("/home"), Path("/root"), Path("/work"), Path("/srv")) for p in binds)
+    # the shipped data inside a bound package is covered; a golden set elsewhere is just absent
+    shipped = Path(sandbox.__file__).resolve().parent / "_data"
+    assert (shipped in view.hidden) == shipped.is_dir()
+    assert private not in view.hidden and not any(private.is_relative_to(p) for p in binds)
 
 
 # ------------------------------------------------------------------------------ strong only
@@ -95,8 +145,9 @@ out["net"] = attempt(lambda: socket.create_connection(("1.1.1.1", 53), timeout=2
 out["tmp"] = attempt(lambda: os.listdir("/tmp"))
 out["write_tmp"] = attempt(lambda: open("/tmp/.rnn-grader-sandbox-probe", "w").write("x"))
 site = [p for p in sys.path if p.endswith("site-packages")][0]
-out["write_site"] = attempt(lambda: open(os.path.join(site, "evil.pth"), "w"))
-out["write_state"] = attempt(lambda: open("/run/rnn-grader/x", "w"))
+# every write probe really writes: success is "1" (one character written), failure the error
+out["write_site"] = attempt(lambda: open(os.path.join(site, "evil.pth"), "w").write("x"))
+out["write_state"] = attempt(lambda: open("/run/rnn-grader/x", "w").write("x"))
 out["setuid"] = attempt(lambda: os.setuid(0))
 print(json.dumps(out))
 """
@@ -128,7 +179,8 @@ def test_sandboxed_process_is_isolated_from_the_inside() -> None:
         )
         assert got["tmp"] == str(kept) and got["write_tmp"] == "1"
         assert got["write_site"] in ("PermissionError", "OSError")
-        assert got["write_state"] != "1"
+        # /run holds only the path to this job, in the read-only root of the view
+        assert got["write_state"] in ("PermissionError", "OSError")
         assert got["setuid"] == "PermissionError"
     assert not Path("/tmp/.rnn-grader-sandbox-probe").exists()  # that /tmp was private
 

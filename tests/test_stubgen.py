@@ -75,15 +75,19 @@ def test_render_is_deterministic_and_valid(stub: nbformat.NotebookNode) -> None:
 
 def test_layout_follows_the_course(stub: nbformat.NotebookNode) -> None:
     code = [c for c in stub.cells if c.cell_type == "code"]
-    assert (
-        code[0].source == "import numpy as np\nfrom rnn_utils import *\nfrom public_tests import *"
+    assert code[0].source.startswith(
+        "import numpy as np\nfrom rnn_utils import *\nfrom public_tests import *\n"
     )
+    # grader.check when rnn-grader is installed, a no-op stand-in when it is not
+    assert "from grader import check\nexcept ImportError:" in code[0].source
     assert list(_cells(stub, "implementation")) == list(NAMES)
     checks = _cells(stub, "self-check")
     for name in NAMES:
         test = "rnn_cell_forward_tests" if name == "rnn_cell_forward" else f"{name}_test"
         assert checks[name].source.startswith("np.random.seed(1)\n")
-        assert checks[name].source.rstrip().endswith(f"{test}({name})")
+        body, last = checks[name].source.rstrip().rsplit("\n", 1)
+        assert body.endswith(f"{test}({name})") and last == f'check("{name}")'
+
     markdown = "\n".join(c.source for c in stub.cells if c.cell_type == "markdown")
     for formula in (r"\Gamma_f", r"\tilde{c}", r"d\tanh", r"dc_{prev}", r"\mathrm{softmax}"):
         assert formula in markdown
@@ -110,9 +114,31 @@ def test_stub_keeps_the_structure_and_blanks_every_solution_line(
     assert "# fmt: skip" not in stub_src
 
 
-def test_solved_functions_are_the_reference(solved: nbformat.NotebookNode) -> None:
+def _assert_identical(got: object, want: object, where: str) -> None:
+    """Same structure, types, shapes, dtypes and bits, recursively."""
     import numpy as np
 
+    if isinstance(want, np.ndarray):
+        assert isinstance(got, np.ndarray), where
+        assert (got.shape, got.dtype) == (want.shape, want.dtype), where
+        np.testing.assert_array_equal(got, want, err_msg=where)
+    elif isinstance(want, (tuple, list)):
+        assert type(got) is type(want) and len(got) == len(want), where  # type: ignore[arg-type]
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):  # type: ignore[call-overload]
+            _assert_identical(g, w, f"{where}[{i}]")
+    elif isinstance(want, dict):
+        assert isinstance(got, dict) and list(got) == list(want), where
+        for k in want:
+            _assert_identical(got[k], want[k], f"{where}[{k!r}]")
+    else:
+        assert got == want, where
+
+
+def test_solved_functions_are_the_reference(solved: nbformat.NotebookNode) -> None:
+    """Every solved function, on every golden case, returns exactly what the reference does."""
+    import copy
+
+    from grader import golden as golden_mod
     from solutions import rnn
 
     sys.path.insert(0, str(compat_dir()))
@@ -125,14 +151,17 @@ def test_solved_functions_are_the_reference(solved: nbformat.NotebookNode) -> No
         )
     finally:
         sys.path.remove(str(compat_dir()))
-    np.random.seed(3)
-    x, a0 = np.random.randn(3, 4, 5), np.random.randn(2, 4)
-    shapes = {f"{k}{g}": (2, 5) if k == "W" else (2, 1) for g in "fico" for k in "Wb"}
-    params = {k: np.random.randn(*s) for k, s in {**shapes, "Wy": (6, 2), "by": (6, 1)}.items()}
-    got = namespace["lstm_forward"](x, a0, params)  # type: ignore[operator]
-    want = rnn.lstm_forward(x, a0, params)
-    for g, w in zip(got[:3], want[:3], strict=True):
-        np.testing.assert_array_equal(g, w)
+    cases = golden_mod.default()
+    compared = 0
+    for name in NAMES:
+        assert callable(namespace.get(name)), f"{name} is not defined by the solved notebook"
+        assert namespace[name] is not getattr(rnn, name)  # the notebook's own, not an import
+        for case in cases.for_exercise(name):
+            got = namespace[name](*copy.deepcopy(case.args))  # type: ignore[operator]
+            want = getattr(rnn, name)(*copy.deepcopy(case.args))
+            _assert_identical(got, want, f"{name}/{case.id}")
+            compared += 1
+    assert compared >= 5 * len(NAMES)
 
 
 def test_write_exercises_writes_the_three_files(tmp_path: Path) -> None:
