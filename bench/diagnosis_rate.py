@@ -3,9 +3,13 @@
     python bench/diagnosis_rate.py [-k SUBSTRING]
 
 Each entry below is one textual edit of one function of the reference (the way a student would get
-it wrong), with the catalogue id we expect the report to name, or None for mistakes outside the
-catalogue (there any hint is a wrong hint). The edits are independent of solutions/mistakes.py:
-they are the test, the catalogue is the thing tested. Every notebook goes through the full pipeline.
+it wrong), with the mistake we expect the hint to name: a catalogue id (``missing_ba``), an
+evidence kind (``evidence.hard_coded_size``: probes, per-step comparison, the source), or None for
+mistakes nothing should claim to know (there any hint is a wrong hint). The edits are independent
+of solutions/mistakes.py and grader/diagnose.py: they are the test. Every notebook goes through the
+full pipeline. Reported separately: catalogued mistakes, uncatalogued ones, wrong hints, callers
+told a mistake of their own when only the function they call is wrong, and hints on correct
+notebooks (the reference and the correct styles of tests/test_pipeline.py).
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from grader.models import ExerciseResult, Status  # noqa: E402
 from grader.pipeline import grade_notebook  # noqa: E402
+from grader.spec import BY_NAME, NAMES  # noqa: E402
 from tests.notebooks import function_sources, mutate, submission, write  # noqa: E402
 
 RF, RC = "rnn_cell_forward", "rnn_forward"
@@ -95,7 +101,105 @@ CASES: list[tuple[str, str, list[tuple[str, str]], str | None]] = [
                                    for w in ("Wf", "Wi", "Wc", "Wo", "bf", "bi", "bc", "bo")], "overwrite"),
     ("da_prev not propagated", LS, [("da[:, :, t] + da_prevt, dc_prevt", "da[:, :, t], dc_prevt")], "no_da_prev"),
     ("dc_prev not propagated", LS, [('dc_prevt = gradients["dc_prev"]', "pass")], "no_dc_prev"),
+    ("dc_prev zeroed each step", LS, [('dc_prevt = gradients["dc_prev"]', "dc_prevt = np.zeros_like(dc_prevt)")],
+     "no_dc_prev"),
+    ("c_prev zero at every step", LC, [("lstm_cell_forward(xt, a_next, c_next, parameters)",
+                                        "lstm_cell_forward(xt, a_next, c[:, :, 0] * 0, parameters)")], "c_reset"),
 ]  # fmt: skip
+
+
+#: The course's test cells, as students keep them next to their functions (the notebook-level
+#: variables a function may read by mistake).
+TEST_CELLS = {
+    RF: "np.random.seed(1)\nxt_tmp = np.random.randn(3, 10)\na_prev_tmp = np.random.randn(5, 10)\n"
+        "parameters_tmp = {}\nparameters_tmp['Waa'] = np.random.randn(5, 5)\n"
+        "parameters_tmp['Wax'] = np.random.randn(5, 3)\nparameters_tmp['Wya'] = np.random.randn(2, 5)\n"
+        "parameters_tmp['ba'] = np.random.randn(5, 1)\nparameters_tmp['by'] = np.random.randn(2, 1)\n",
+    RC: "np.random.seed(1)\nx_tmp = np.random.randn(3, 10, 4)\na0_tmp = np.random.randn(5, 10)\n",
+    LF: "np.random.seed(1)\nxt_tmp = np.random.randn(3, 10)\na_prev_tmp = np.random.randn(5, 10)\n"
+        "c_prev_tmp = np.random.randn(5, 10)\n",
+    RB: "np.random.seed(1)\nda_next_tmp = np.random.randn(5, 10)\n",
+}  # fmt: skip
+
+# (label, exercise, edits, expected evidence kind, notebook-level test cells)
+NEW: list[tuple[str, str, list[tuple[str, str]], str, tuple[str, ...]]] = [
+    # sizes hard-coded to the worked example
+    ("a allocated (5, 10, T_x)", RC, [("a = np.zeros((n_a, m, T_x))", "a = np.zeros((5, 10, T_x))")], "hard_coded_size", ()),
+    ("range(4)", RC, [("for t in range(T_x):", "for t in range(4):")], "hard_coded_size", ()),
+    ("c_next zeros((5, 10))", LC, [("    c_next = np.zeros((n_a, m))\n", "    c_next = np.zeros((5, 10))\n")], "hard_coded_size", ()),
+    ("y allocated with n_y = 2", LC, [("y = np.zeros((n_y, m, T_x))", "y = np.zeros((2, m, T_x))")], "hard_coded_size", ()),
+    ("W[:, :5] blocks", LB, [(f"W{g}[:, :n_a].T", f"W{g}[:, :5].T") for g in "fico"]
+     + [(f"W{g}[:, n_a:].T", f"W{g}[:, 5:].T") for g in "fico"], "hard_coded_size", ()),
+    ("dx zeros((3, 10, 4))", RS, [("dx = np.zeros((n_x, m, T_x))", "dx = np.zeros((3, 10, 4))")], "hard_coded_size", ()),
+    ("da_prevt zeros((5, 10))", LS, [("da_prevt = np.zeros((n_a, m))", "da_prevt = np.zeros((5, 10))")], "hard_coded_size", ()),
+    # a notebook-level variable read instead of an argument
+    ("parameters_tmp everywhere", RF, [('parameters["', 'parameters_tmp["')] * 5, "reads_notebook_variable", (TEST_CELLS[RF],)),
+    ("Wya from parameters_tmp", RF, [('Wya = parameters["Wya"]', 'Wya = parameters_tmp["Wya"]')], "reads_notebook_variable", (TEST_CELLS[RF],)),
+    ("a0_tmp as the start", RC, [("    a_next = a0\n", "    a_next = a0_tmp\n")], "reads_notebook_variable", (TEST_CELLS[RC],)),
+    ("xt_tmp in concat", LF, [("np.concatenate((a_prev, xt), axis=0)", "np.concatenate((a_prev, xt_tmp), axis=0)")],
+     "reads_notebook_variable", (TEST_CELLS[LF],)),
+    ("da_next_tmp in dtanh", RB, [("* da_next", "* da_next_tmp")], "reads_notebook_variable", (TEST_CELLS[RB],)),
+    # outputs that do not depend on the inputs
+    ("every input from the test cell", RF, [('    Wax = parameters["Wax"]', '    xt, a_prev, parameters = xt_tmp, a_prev_tmp, parameters_tmp\n    Wax = parameters["Wax"]')],
+     "ignores_inputs", (TEST_CELLS[RF],)),
+    ("replays the worked example", RB, [("    (a_next, a_prev, xt, parameters) = cache\n",
+      "    np.random.seed(1)\n    xt, a_prev = np.random.randn(3, 10), np.random.randn(5, 10)\n"
+      "    parameters = {'Wax': np.random.randn(5, 3), 'Waa': np.random.randn(5, 5), 'Wya': np.random.randn(2, 5),\n"
+      "                  'ba': np.random.randn(5, 1), 'by': np.random.randn(2, 1)}\n"
+      "    a_next = np.tanh(parameters['Wax'] @ xt + parameters['Waa'] @ a_prev + parameters['ba'])\n"
+      "    da_next = np.random.randn(5, 10)\n")], "ignores_inputs", ()),
+    ("inputs of the test cell", LF, [("    Wf = parameters[\"Wf\"]", "    xt, a_prev, c_prev = xt_tmp, a_prev_tmp, c_prev_tmp\n    Wf = parameters[\"Wf\"]")],
+     "reads_notebook_variable", (TEST_CELLS[LF],)),
+    # wrong initial state
+    ("c starts from a0", LC, [("    c_next = np.zeros((n_a, m))\n", "    c_next = a0\n")], "initial_cell_state", ()),
+    ("c starts from a copy of a0", LC, [("    c_next = np.zeros((n_a, m))\n", "    c_next = np.copy(a0)\n")], "initial_cell_state", ()),
+    ("a starts from zeros", LC, [("    a_next = a0\n", "    a_next = np.zeros((n_a, m))\n")], "initial_hidden_state", ()),
+    ("a starts from zeros_like", LC, [("    a_next = a0\n", "    a_next = np.zeros_like(a0)\n")], "initial_hidden_state", ()),
+    ("a starts from x", RC, [("    a_next = a0\n", "    a_next = np.tanh(a0 * 0 + x[:1, :, 0])\n")], "initial_hidden_state", ()),
+    # a per-step quantity computed but never stored
+    ("c never stored", LC, [("        c[:, :, t] = c_next\n", "")], "never_stored", ()),
+    ("y never stored", LC, [("        y[:, :, t] = yt\n", "")], "never_stored", ()),
+    ("y_pred never stored", RC, [("        y_pred[:, :, t] = yt_pred\n", "")], "never_stored", ()),
+    ("a never stored", RC, [("        a[:, :, t] = a_next\n", "")], "never_stored", ()),
+    ("dx never stored", RS, [("        dx[:, :, t] = dxt\n", "")], "never_stored", ()),
+    # sequences localised step by step
+    ("loop stops one step early", LC, [("for t in range(T_x):", "for t in range(T_x - 1):")], "loop_stops_early", ()),
+    ("backward loop stops at t = 1", RS, [("for t in reversed(range(T_x)):", "for t in reversed(range(1, T_x)):")],
+     "loop_stops_early", ()),
+]  # fmt: skip
+
+#: single mistakes in a function others call: the callers must only be told to fix it first
+CALLERS: list[tuple[str, str, list[tuple[str, str]]]] = [
+    ("dc_prev without the da_next term", LB, [("dc_prev = dc * ft", "dc_prev = dc_next * ft")]),
+    ("dtanh from a_prev", RB, [("(1 - a_next**2)", "(1 - a_prev**2)")]),
+    ("cell missing ba", RF, [("np.dot(Wax, xt) + ba)", "np.dot(Wax, xt))")]),
+    ("cell concat order", LF, [("np.concatenate((a_prev, xt), axis=0)", "np.concatenate((xt, a_prev), axis=0)")]),
+    ("cell reads parameters_tmp", RF, [('parameters["', 'parameters_tmp["')] * 5),
+]  # fmt: skip
+
+
+def _named(ex: ExerciseResult) -> str | None:
+    """The mistake the hint names: a catalogue id suffix, an evidence id, or None."""
+    source = ex.diagnosis or ex.finding
+    if source is None:
+        return None
+    return source.id if source.id.startswith("evidence.") else source.id.split(".", 1)[1]
+
+
+def _grade(tmp: Path, i: int, replace: dict[str, str], before: tuple[str, ...] = ()) -> object:
+    nb = write(submission(replace, after=before), tmp / f"m{i}.ipynb")
+    return grade_notebook(nb)
+
+
+def _callers_blamed(result: object, mutated: str) -> list[str]:
+    """Callers of ``mutated`` that got a mistake of their own (they are correct)."""
+    blamed = []
+    for name in NAMES:
+        if mutated in BY_NAME[name].calls:
+            ex = result.exercise(name)  # type: ignore[attr-defined]
+            if ex.status is not Status.PASSED and (ex.diagnosis or ex.finding or not ex.blocked_by):
+                blamed.append(name)
+    return blamed
 
 
 def main() -> int:
@@ -103,32 +207,93 @@ def main() -> int:
     ap.add_argument("-k", default="", help="only entries whose label contains this")
     args = ap.parse_args()
     sources = function_sources()
-    right = wrong = none = 0
     rows = []
+    tally = {"cat": [0, 0], "new": [0, 0], "wrong": 0, "none": 0, "off": 0, "blamed": 0}
+    entries = [
+        (label, ex, edits, want, (), "cat" if want else "off") for label, ex, edits, want in CASES
+    ]
+    entries += [
+        (label, ex, edits, f"evidence.{want}", cells, "new")
+        for label, ex, edits, want, cells in NEW
+    ]
     with tempfile.TemporaryDirectory() as tmp:
-        for i, (label, exercise, edits, want) in enumerate(CASES):
+        for i, (label, exercise, edits, want, cells, group) in enumerate(entries):
             if args.k not in label:
                 continue
             src = sources[exercise]
             for old, new in edits:
                 src = mutate(src, old, new)
-            nb = write(submission({exercise: src}), Path(tmp) / f"m{i}.ipynb")
-            ex = grade_notebook(nb).exercise(exercise)
-            got = ex.diagnosis.id.split(".", 1)[1] if ex.diagnosis else None
-            ok = got == want
+            result = _grade(Path(tmp), i, {exercise: src}, cells)
+            ex = result.exercise(exercise)  # type: ignore[attr-defined]
+            got = _named(ex)
             if want is None:
                 verdict = "ok (no hint)" if got is None else "WRONG HINT"
             else:
-                verdict = "right" if ok else ("no hint" if got is None else "WRONG HINT")
-            right += ok and want is not None
-            wrong += verdict == "WRONG HINT"
-            none += verdict == "no hint"
+                verdict = "right" if got == want else ("no hint" if got is None else "WRONG HINT")
+            blamed = _callers_blamed(result, exercise)
+            if blamed:
+                verdict += f" + CALLER BLAMED ({', '.join(blamed)})"
+            if group in ("cat", "new"):
+                tally[group][0] += verdict.startswith("right")
+                tally[group][1] += 1
+            tally["off"] += group == "off"
+            tally["wrong"] += "WRONG HINT" in verdict
+            tally["none"] += verdict.startswith("no hint")
+            tally["blamed"] += bool(blamed)
             rows.append((exercise, label, ex.status.value, want, got, verdict))
+        for j, (label, exercise, edits) in enumerate(CALLERS):
+            if args.k not in label:
+                continue
+            src = sources[exercise]
+            for old, new in edits:
+                src = mutate(src, old, new)
+            cells = (TEST_CELLS[RF],) if "parameters_tmp" in label else ()
+            result = _grade(Path(tmp), 1000 + j, {exercise: src}, cells)
+            blamed = _callers_blamed(result, exercise)
+            tally["blamed"] += bool(blamed)
+            callers = [n for n in NAMES if exercise in BY_NAME[n].calls]
+            rows.append(
+                (
+                    callers[0],
+                    f"caller of: {label}",
+                    "-",
+                    "fix first",
+                    "-",
+                    f"CALLER BLAMED ({', '.join(blamed)})" if blamed else "ok (fix first)",
+                )
+            )
+        correct = {"reference": {}}
+        try:
+            from tests.test_pipeline import STYLES
+
+            correct.update(STYLES)
+        except Exception:  # pytest or the tests are not importable: the reference alone
+            pass
+        hinted = 0
+        for k, (style, replace) in enumerate(sorted(correct.items())):
+            if args.k not in style and args.k:
+                continue
+            result = _grade(Path(tmp), 2000 + k, replace)
+            extra = [e.name for e in result.exercises if e.hint or e.status is not Status.PASSED]  # type: ignore[attr-defined]
+            hinted += bool(extra)
+            rows.append(
+                (
+                    "(correct)",
+                    style,
+                    "-",
+                    None,
+                    None,
+                    f"HINT ON CORRECT ({extra})" if extra else "ok",
+                )
+            )
     for row in rows:
-        print(f"{row[0]:19} {row[1]:36} {row[2]:7} want={row[3]!s:24} got={row[4]!s:24} {row[5]}")
-    in_catalogue = sum(1 for r in rows if r[3] is not None)
-    print(f"\nright hint: {right}/{in_catalogue} ({100 * right / max(in_catalogue, 1):.0f}%), "
-          f"wrong hints: {wrong}/{len(rows)}, no hint: {none}")  # fmt: skip
+        print(f"{row[0]:19} {row[1]:36} {row[2]:7} want={row[3]!s:34} got={row[4]!s:34} {row[5]}")
+    (cr, cn), (nr, nn) = tally["cat"], tally["new"]
+    print(f"\ncatalogued mistakes:   hint names it {cr}/{cn} ({100 * cr / max(cn, 1):.0f}%)")
+    print(f"uncatalogued mistakes: hint names it {nr}/{nn} ({100 * nr / max(nn, 1):.0f}%)")
+    print(f"off-catalogue controls (no hint expected): {tally['off']}")
+    print(f"wrong hints: {tally['wrong']}, no hint: {tally['none']}, "
+          f"callers blamed for their callee: {tally['blamed']}, correct notebooks with a hint: {hinted}")  # fmt: skip
     return 0
 
 

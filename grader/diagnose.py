@@ -335,3 +335,530 @@ def _same_error(got: Any, want: Raised) -> bool:
     # The judge may qualify the type ("builtins.ValueError") or prefix the message.
     same_type = got.type.rsplit(".", 1)[-1] == want.type
     return same_type and bool(want.message) and want.message in got.message
+
+
+# ---------------------------------------------------------------------------------------------
+# Evidence: what the outputs, a few probe calls and the source show, beyond the catalogue
+#
+# Probes are extra *inputs* (the worked example with one argument changed) run after the scored
+# cases in the same sandboxed process; their outputs are compared with the student's own outputs
+# on the worked example, in this process, never with expected values and never scored.
+
+PROBE_PREFIX = "probe."
+#: how a probe changes an argument: every float array a -> a * 1.5 + 0.25 (shapes kept)
+_SCALE, _SHIFT = 1.5, 0.25
+
+_SEQ_FORWARD = {"rnn_forward", "lstm_forward"}
+_SEQ_BACKWARD = {"rnn_backward", "lstm_backward"}
+#: the per-step variable each stored sequence output comes from (for "never stored")
+_STEP_VALUE = {
+    "a": "a_next",
+    "y_pred": "yt_pred",
+    "y": "yt",
+    "c": "c_next",
+    "dx": 'gradients["dxt"]',
+}
+#: where each of the worked example's sizes should come from, per exercise
+_SIZE_FROM: dict[str, dict[str, str]] = {
+    "rnn_cell_forward": {"n_x": "xt.shape[0]", "m": "xt.shape[1]", "n_a": "a_prev.shape[0]",
+                         "n_y": 'parameters["Wya"].shape[0]'},
+    "rnn_forward": {"n_x": "x.shape[0]", "m": "x.shape[1]", "T_x": "x.shape[2]",
+                    "n_a": "a0.shape[0]", "n_y": 'parameters["Wya"].shape[0]'},
+    "lstm_cell_forward": {"n_x": "xt.shape[0]", "m": "xt.shape[1]", "n_a": "a_prev.shape[0]",
+                          "n_y": 'parameters["Wy"].shape[0]'},
+    "lstm_forward": {"n_x": "x.shape[0]", "m": "x.shape[1]", "T_x": "x.shape[2]",
+                     "n_a": "a0.shape[0]", "n_y": 'parameters["Wy"].shape[0]'},
+    "rnn_cell_backward": {"n_a": "da_next.shape[0]", "m": "da_next.shape[1]",
+                          "n_x": "xt.shape[0]"},
+    "rnn_backward": {"n_a": "da.shape[0]", "m": "da.shape[1]", "T_x": "da.shape[2]",
+                     "n_x": "x.shape[0]"},
+    "lstm_cell_backward": {"n_a": "a_next.shape[0]", "m": "a_next.shape[1]",
+                           "n_x": "xt.shape[0]"},
+    "lstm_backward": {"n_a": "da.shape[0]", "m": "da.shape[1]", "T_x": "da.shape[2]",
+                      "n_x": "x.shape[0]"},
+}  # fmt: skip
+#: calls whose integer arguments are sizes (np.zeros((5, 10)), range(4), a.reshape(5, 1) ...)
+_SIZE_CALLS = frozenset(
+    {"zeros", "ones", "empty", "full", "randn", "rand", "reshape", "range", "ndarray",
+     "broadcast_to", "resize", "tile", "eye", "identity"}
+)  # fmt: skip
+
+
+def probe_id(arg: str) -> str:
+    return f"{PROBE_PREFIX}vary.{arg}"
+
+
+def perturb(value: Any, _memo: dict[int, Any] | None = None) -> Any:
+    """A copy of ``value`` with every float array changed (same shapes, types, structure and
+    sharing: the parameters dict every step's cache holds stays one object)."""
+    memo: dict[int, Any] = {} if _memo is None else _memo
+    key = id(value)
+    if key in memo:
+        return memo[key]
+    out: Any
+    if isinstance(value, np.ndarray):
+        out = value * _SCALE + _SHIFT if value.dtype.kind == "f" else value.copy()
+    elif isinstance(value, tuple):
+        out = tuple(perturb(v, memo) for v in value)
+    elif isinstance(value, list):
+        out = [perturb(v, memo) for v in value]
+    elif isinstance(value, dict):
+        out = {k: perturb(v, memo) for k, v in value.items()}
+    else:
+        out = copy.deepcopy(value)
+    memo[key] = out
+    return out
+
+
+def probe_cases(exercise: str, cases: Sequence[Case]) -> tuple[Case, ...]:
+    """The sensitivity probes of ``exercise``: its worked example with one argument changed.
+
+    One extra call per argument (2 to 4). They carry no expected output: the judge compares
+    what the student returns on them with what the student returns on the worked example.
+    """
+    from grader.golden import Case
+    from grader.spec import BY_NAME
+
+    spec = BY_NAME.get(exercise)
+    public = next((c for c in cases if c.id == "public"), None)
+    if spec is None or public is None or len(public.args) != len(spec.args):
+        return ()
+    return tuple(
+        Case(
+            exercise,
+            probe_id(arg),
+            f"the worked example with {arg} changed",
+            True,
+            dict(public.dims),
+            tuple(perturb(a) if j == i else a for j, a in enumerate(public.args)),
+            None,
+        )
+        for i, arg in enumerate(spec.args)
+    )
+
+
+@dataclass(frozen=True)
+class Literal:
+    value: int
+    cell: int
+    line: int  #: 1-based line in the cell
+
+
+@dataclass(frozen=True)
+class SourceFacts:
+    """What the graded definition's text shows (static; empty when it cannot be read)."""
+
+    #: the function's own parameter names, in order
+    params: tuple[str, ...] = ()
+    #: module-level names it reads when called (grader.extract.GlobalRead)
+    reads: tuple[Any, ...] = ()
+    #: integer literals used as sizes (shape arguments, range(), slice bounds, n = 5)
+    literals: tuple[Literal, ...] = ()
+
+    def read_names(self) -> frozenset[str]:
+        return frozenset(r.name for r in self.reads)
+
+    def variables(self) -> tuple[Any, ...]:
+        return tuple(r for r in self.reads if r.variable)
+
+
+def source_facts(extracted: Any) -> SourceFacts:
+    """Parameters, globals read and size-like literals of the graded definition. Never raises."""
+    import ast
+
+    from grader.extract import definition, global_reads
+
+    try:
+        chunk = definition(extracted)
+        if chunk is None:
+            return SourceFacts()
+        tree = ast.parse(chunk.code)
+        fn = next(
+            (n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == extracted.name),
+            None,
+        )
+        if fn is None:
+            return SourceFacts(reads=global_reads(extracted))
+        params = tuple(a.arg for a in (*fn.args.posonlyargs, *fn.args.args))
+        found: list[Literal] = []
+
+        def add(node: ast.AST) -> None:
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Constant) and type(sub.value) is int and sub.value > 1:
+                    found.append(Literal(sub.value, chunk.cell, chunk.line + sub.lineno - 1))
+
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Call):
+                f = node.func
+                name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
+                if name in _SIZE_CALLS:
+                    for a in node.args[:1] if name == "full" else node.args:
+                        add(a)
+            elif isinstance(node, ast.Slice):
+                for bound in (node.lower, node.upper):
+                    if bound is not None:
+                        add(bound)
+            elif (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], (ast.Name, ast.Tuple))
+                and isinstance(node.value, (ast.Constant, ast.Tuple))
+            ):
+                add(node.value)
+        found.sort(key=lambda lit: lit.line)
+        return SourceFacts(params, global_reads(extracted), tuple(found))
+    except Exception:  # a hint must never break grading
+        return SourceFacts()
+
+
+def _finding(kind: str, title: str, explanation: str, fix: str) -> Diagnosis:
+    return Diagnosis(id=f"evidence.{kind}", title=title, explanation=explanation, fix=fix)
+
+
+def _plain_array(value: Any) -> np.ndarray | None:
+    if isinstance(value, plain.ForeignArray):
+        value = value.array
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return value
+    return None
+
+
+def _named_arrays(spec: Any, out: Any) -> dict[str, np.ndarray] | None:
+    """The top-level output arrays by name (caches left out: they hold the inputs)."""
+    if spec.returns_dict:
+        if not isinstance(out, dict):
+            return None
+        items = [(k, out.get(k)) for k in spec.outputs]
+    else:
+        if not isinstance(out, (tuple, list)) or len(out) != len(spec.outputs):
+            return None
+        items = list(zip(spec.outputs[:-1], out[:-1], strict=True))
+    arrays = {k: a for k, v in items if (a := _plain_array(v)) is not None}
+    return arrays or None
+
+
+def _close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> bool:
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
+
+
+def _ignored_args(
+    spec: Any, base: Any, probes: Mapping[str, Any], rtol: float, atol: float
+) -> list[int]:
+    """Positions of the arguments whose change leaves every output array as it was."""
+    before = _named_arrays(spec, base)
+    if before is None:
+        return []
+    ignored = []
+    for i, arg in enumerate(spec.args):
+        after = _named_arrays(spec, probes.get(probe_id(arg)))
+        if after is None or set(after) != set(before):
+            continue
+        if all(_close(after[k], before[k], rtol, atol) for k in before):
+            ignored.append(i)
+    return ignored
+
+
+def _pick_variable(facts: SourceFacts, arg: str) -> Any:
+    """The notebook-level variable read in place of ``arg``: name-alike first, else the only one."""
+    variables = facts.variables()
+    alike = [r for r in variables if arg in r.name or r.name in arg]
+    if alike:
+        return alike[0]
+    return variables[0] if len(variables) == 1 else None
+
+
+def _where_bound(read: Any) -> str:
+    return f" (bound in cell {read.cell + 1})" if read.cell is not None else ""
+
+
+def _reads_instead(spec: Any, facts: SourceFacts, ignored: list[int]) -> Diagnosis | None:
+    """An argument is ignored and the function reads a notebook-level variable instead."""
+    for i in ignored:
+        arg = facts.params[i] if i < len(facts.params) else spec.args[i]
+        read = _pick_variable(facts, arg)
+        if read is None:
+            continue
+        return _finding(
+            "reads_notebook_variable",
+            f"{spec.name} reads the notebook-level variable {read.name}{_where_bound(read)} "
+            f"instead of its argument {arg}",
+            f"Changing the argument {arg} does not change what {spec.name} returns: the "
+            f"function uses {read.name}, a variable of the notebook (a test cell's data), so it "
+            "only ever computes the result for that one example.",
+            f"use the argument {arg} inside {spec.name}, never {read.name}",
+        )
+    return None
+
+
+def _reads_alike(spec: Any, facts: SourceFacts) -> Diagnosis | None:
+    """Without a probe's word: it reads a notebook variable named after one of its arguments
+    (``parameters_tmp["Wya"]`` in a function given ``parameters``)."""
+    for arg in facts.params:
+        alike = [r for r in facts.variables() if r.name != arg and arg in r.name]
+        if alike:
+            read = alike[0]
+            return _finding(
+                "reads_notebook_variable",
+                f"{spec.name} reads the notebook-level variable {read.name}"
+                f"{_where_bound(read)} instead of its argument {arg}",
+                f"{read.name} is a variable of the notebook (a test cell's data), not the "
+                f"argument {arg} the caller passes in: the function computes with the wrong data "
+                "on every other input.",
+                f"use the argument {arg} inside {spec.name}, never {read.name}",
+            )
+    return None
+
+
+def _all_ignored(spec: Any, facts: SourceFacts, public_right: bool) -> Diagnosis:
+    what = " (the worked example's results)" if public_right else ""
+    variables = ", ".join(r.name for r in facts.variables())
+    reads = f"; it reads the notebook-level variable(s) {variables} instead" if variables else ""
+    return _finding(
+        "ignores_inputs",
+        f"{spec.name}'s outputs do not depend on its inputs: it returns the same values "
+        f"whatever it is given{what}{reads}",
+        "Changing any argument leaves every output unchanged, so the function cannot be "
+        "computing from its arguments: the values are fixed (copied from the worked example, or "
+        "computed from notebook variables).",
+        f"compute every output from the arguments ({', '.join(spec.args)})",
+    )
+
+
+def _ignored_arg(spec: Any, facts: SourceFacts, i: int) -> Diagnosis:
+    arg = facts.params[i] if i < len(facts.params) else spec.args[i]
+    return _finding(
+        "ignores_argument",
+        f"{spec.name} ignores its argument {arg}: changing it does not change any output",
+        f"Every output of {spec.name} depends on {arg}, but a probe call with {arg} changed "
+        "returned exactly the same values: the argument is never used (or is overwritten "
+        "before it is used).",
+        f"use {arg} where the computation needs it",
+    )
+
+
+def _hard_coded(spec: Any, cases: Sequence[Case], facts: SourceFacts) -> Diagnosis | None:
+    public = next((c for c in cases if c.id == "public"), None)
+    if public is None:
+        return None
+    by_value: dict[int, list[str]] = {}
+    for dim, size in public.dims.items():
+        by_value.setdefault(size, []).append(dim)
+    how = _SIZE_FROM.get(spec.name, {})
+    first = next((lit for lit in facts.literals if len(by_value.get(lit.value, [])) == 1), None)
+    if first is None:
+        return None
+    # every size of the worked example written on that line ("np.zeros((5, 10))")
+    same_line: dict[int, str] = {}
+    for lit in facts.literals:
+        if (lit.cell, lit.line) == (first.cell, first.line) and len(
+            by_value.get(lit.value, [])
+        ) == 1:
+            same_line.setdefault(lit.value, by_value[lit.value][0])
+    values = " and ".join(str(v) for v in same_line)
+    dims = " and ".join(same_line.values())
+    uses = [f"{d} = {how[d]}" for d in same_line.values() if d in how]
+    return _finding(
+        "hard_coded_size",
+        f"cell {first.cell + 1}, line {first.line} hard-codes {values}, the worked example's "
+        f"{dims}: " + (f"use {', '.join(how[d] for d in same_line.values() if d in how)}"
+                       if uses else "take sizes from the inputs' shapes"),
+        f"{spec.name} is right on the worked example and wrong on other sizes: "
+        f"{values} ({dims} in the worked example) is written into the code instead of being "
+        "read from the arguments, so any other input size breaks.",
+        "\n".join(uses) if uses else "read every size from the arguments' .shape",
+    )  # fmt: skip
+
+
+def _initial_state(spec: Any, case: Case, out: Any, rtol: float, atol: float) -> Diagnosis | None:
+    """Sequence forward: the first step's cache shows where the recurrence started from."""
+    arrays = _named_arrays(spec, out)
+    exp = _named_arrays(spec, case.expected)
+    if not arrays or not exp or "a" not in arrays or arrays["a"].shape != exp["a"].shape:
+        return None
+    if _close(arrays["a"][..., 0], exp["a"][..., 0], rtol, atol):
+        return None  # the first step is right: not the initial state
+    try:
+        steps = out[-1][0]
+        first = steps[0]
+        a_prev = _plain_array(first[spec.cache_fields.index("a_prev")])
+    except (TypeError, IndexError, KeyError, ValueError):
+        return None
+    a0 = case.args[1]
+    if a_prev is None or a_prev.shape != a0.shape:
+        return None
+    if not _close(a_prev, a0, rtol, atol):
+        zeros = not np.any(a_prev)
+        return _finding(
+            "initial_hidden_state",
+            "the hidden state starts from zeros instead of a0"
+            if zeros
+            else "the first time step does not start from a0",
+            "The recurrence starts from the initial hidden state the caller passes in, a0: the "
+            "first step's cache shows another a_prev, so the first step (and through it every "
+            "later one) comes out wrong.",
+            "a_next = a0   # before the loop",
+        )
+    if "c_prev" in spec.cache_fields:
+        try:
+            c_prev = _plain_array(first[spec.cache_fields.index("c_prev")])
+        except (TypeError, IndexError):
+            return None
+        if c_prev is None or c_prev.shape != a0.shape or not np.any(c_prev):
+            return None
+        from_a0 = _close(c_prev, a0, rtol, atol)
+        return _finding(
+            "initial_cell_state",
+            "the cell state starts from a0 instead of zeros"
+            if from_a0
+            else "the cell state does not start from zeros",
+            "The LSTM's memory starts empty: c_prev of the first step is zeros, whatever a0 is "
+            "(a0 is only the initial hidden state).",
+            "c_next = np.zeros((n_a, m))   # before the loop",
+        )
+    return None
+
+
+def _steps(got: np.ndarray, exp: np.ndarray, rtol: float, atol: float) -> list[bool]:
+    return [_close(got[..., t], exp[..., t], rtol, atol) for t in range(exp.shape[-1])]
+
+
+def _per_step(spec: Any, case: Case, out: Any, rtol: float, atol: float) -> Diagnosis | None:
+    """Sequence outputs, step by step: never stored, stopped early, or not carried over."""
+    arrays = _named_arrays(spec, out)
+    exp = _named_arrays(spec, case.expected)
+    if not arrays or not exp:
+        return None
+    names = [k for k in exp if exp[k].ndim == 3 and k in arrays and arrays[k].shape == exp[k].shape]
+    for name in names:  # never stored comes first: it explains itself
+        got, want = arrays[name], exp[name]
+        T = want.shape[-1]
+        zero = [not np.any(got[..., t]) and bool(np.any(want[..., t])) for t in range(T)]
+        right = _steps(got, want, rtol, atol)
+        if all(zero):
+            return _finding(
+                "never_stored",
+                f"{name} is zero at every time step: {name}[:, :, t] is never stored",
+                f"{name} is allocated with zeros and never filled: the value computed at each "
+                "step must be written into its slice of the sequence.",
+                f"{name}[:, :, t] = {_STEP_VALUE.get(name, '...')}   # inside the loop",
+            )
+        leading = next((t for t in range(T) if not zero[t]), T)  # zero for t < leading
+        if spec.name in _SEQ_BACKWARD and 0 < leading < T and all(right[leading:]):
+            return _finding(
+                "loop_stops_early",
+                f"{name} is right for t >= {leading} and zero for t < {leading}: the backward "
+                "loop stops before it reaches t = 0",
+                f"Back-propagation through time must visit all T_x = {T} steps, from the last "
+                "one down to t = 0.",
+                "for t in reversed(range(T_x)):",
+            )
+        first_zero = next((t for t in range(T) if all(zero[t:])), None)
+        if first_zero and all(right[:first_zero]):
+            return _finding(
+                "loop_stops_early",
+                f"{name} is right for t < {first_zero} and zero from t = {first_zero}: the loop "
+                "stops before the last time step",
+                f"The loop must run over all T_x = {T} time steps of the input.",
+                "for t in range(T_x):   # T_x from the input's shape",
+            )
+    for name in names:
+        right = _steps(arrays[name], exp[name], rtol, atol)
+        if all(right):
+            continue
+        T = len(right)
+        if spec.name in _SEQ_FORWARD and right[0]:
+            k = right.index(False)
+            span = "t = 0" if k == 1 else f"t = 0 to {k - 1}"
+            return _finding(
+                "state_not_carried",
+                f"{name} is right for {span} and wrong from t = {k}: the state is not carried "
+                "from one step to the next",
+                "The first step is right, so the cell is called correctly; later steps must "
+                "start from the state the previous step returned (a_next, and c_next for the "
+                "LSTM), updated inside the loop.",
+                "pass the a_next (and c_next) the previous step returned to the next call",
+            )
+        if spec.name in _SEQ_BACKWARD and right[-1] and not all(right):
+            return _finding(
+                "gradient_not_carried",
+                f"{name} is right for the last step (t = {T - 1}) and wrong before it: the "
+                "gradient is not carried back from one step to the one before",
+                "Back-propagation through time starts at the last step; each earlier step must "
+                "add the gradient flowing back from the step after it (da_prev, and dc_prev for "
+                "the LSTM) to its own.",
+                "pass da[:, :, t] + da_prevt (and dc_prevt) to the cell at every step",
+            )
+    return None
+
+
+def evidence(
+    spec: Any,
+    cases: Sequence[Case],
+    outputs: Mapping[str, Any],
+    probes: Mapping[str, Any],
+    facts: SourceFacts,
+    failed_cases: frozenset[str],
+    rtol: float,
+    atol: float,
+    *,
+    blocked: bool = False,
+) -> Diagnosis | None:
+    """What the evidence shows when no catalogued mistake explains the outputs; None if unsure.
+
+    ``outputs``: case id -> the student's output (only cases that returned); ``probes``: probe
+    id -> the student's output on that probe; ``failed_cases``: scored cases with a failing
+    check. ``blocked``: a function it calls fails, so only evidence about this function's own
+    text counts (a notebook variable read in place of an argument). Never raises.
+    """
+    try:
+        base = outputs.get("public")
+        if isinstance(base, ErrorInfo):
+            base = None
+        public_right = base is not None and "public" not in failed_cases
+        ignored = _ignored_args(spec, base, probes, rtol, atol) if base is not None else []
+        if blocked:  # a probe cannot tell its fault from its callee's: only its own text
+            return _reads_alike(spec, facts)
+        if ignored and len(ignored) == len(spec.args):
+            return _all_ignored(spec, facts, public_right)
+        found = _reads_instead(spec, facts, ignored) or _reads_alike(spec, facts)
+        if found is not None:
+            return found
+        if public_right:
+            if any(c.hidden and c.id in failed_cases for c in cases):
+                return _hard_coded(spec, cases, facts)
+            return None
+        by_id = {c.id: c for c in cases}
+        # the worked example first, else the first case that returned something comparable
+        order = ["public", *(c.id for c in cases if c.id != "public")]
+        for cid in order:
+            out = outputs.get(cid)
+            case = by_id.get(cid)
+            if case is None or out is None or isinstance(out, ErrorInfo):
+                continue
+            if _named_arrays(spec, out) is None:
+                continue
+            if spec.name in _SEQ_FORWARD:
+                found = _initial_state(spec, case, out, rtol, atol)
+                if found is not None:
+                    return found
+            if ignored:
+                return _ignored_arg(spec, facts, ignored[0])
+            if spec.name in _SEQ_FORWARD or spec.name in _SEQ_BACKWARD:
+                return _per_step(spec, case, out, rtol, atol)
+            return None
+        return None
+    except Exception:  # a hint must never break grading
+        return None
+
+
+def compose_hint(
+    exercise: str, blocked_by: Sequence[str], diagnosis: Diagnosis | None
+) -> str | None:
+    """The one student-facing message of an exercise (``ExerciseResult.hint``)."""
+    if blocked_by:
+        dep = blocked_by[0]
+        hint = f"{exercise} calls your {dep}, which does not pass yet: fix {dep} first"
+        if diagnosis is not None:
+            hint += f"; {exercise} has a mistake of its own too: {diagnosis.title}"
+        return hint
+    return diagnosis.title if diagnosis is not None else None

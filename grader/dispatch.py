@@ -119,7 +119,15 @@ def run_exercises(
     launcher: Launcher,
     compat: Path,
 ) -> dict[str, RawOutcome]:
-    """Judge every defined exercise; returns a RawOutcome per exercise that had code."""
+    """Judge every defined exercise; returns a RawOutcome per exercise that had code.
+
+    After each exercise's ``cases`` the runner also calls its diagnosis probes (inputs only:
+    ``grader.diagnose.probe_cases``), last, so a probe that hangs or crashes cannot cost a scored
+    case; their frames come back under ids starting with ``diagnose.PROBE_PREFIX``.
+    """
+    from grader.diagnose import probe_cases
+
+    cases = {name: (*cs, *probe_cases(name, cs)) for name, cs in cases.items()}
     todo = [name for name, ex in extracted.items() if not ex.missing]
     results: dict[str, RawOutcome] = {}
     restarts = 0

@@ -26,7 +26,15 @@ from dataclasses import dataclass
 
 from grader import spec
 
-__all__ = ["Chunk", "Extracted", "extract", "extract_sources"]
+__all__ = [
+    "Chunk",
+    "Extracted",
+    "GlobalRead",
+    "definition",
+    "extract",
+    "extract_sources",
+    "global_reads",
+]
 
 
 @dataclass(frozen=True)
@@ -573,3 +581,74 @@ def extract(nb: Mapping[str, object], names: Sequence[str] = spec.NAMES) -> dict
         if isinstance(cell, Mapping) and cell.get("cell_type") == "code":
             sources.append((i, _text(cell.get("source"))))
     return extract_sources(sources, names)
+
+
+@dataclass(frozen=True)
+class GlobalRead:
+    """A module-level name the graded function reads when it is called."""
+
+    name: str
+    #: where the extracted program binds it last (0-based cell, 1-based line); None: nowhere
+    #: (a builtin, or something a star import provides)
+    cell: int | None
+    line: int | None
+    #: "variable" (an assignment: ``parameters_tmp = {...}``), "function", "class", "import",
+    #: or "" when the program does not bind it
+    kind: str
+
+    @property
+    def variable(self) -> bool:
+        return self.kind == "variable"
+
+
+def definition(extracted: Extracted) -> Chunk | None:
+    """The chunk holding the graded (last) definition of the exercise, if any."""
+    for chunk in reversed(extracted.chunks):
+        if (chunk.cell, chunk.line) == (extracted.cell, extracted.line):
+            return chunk
+    return None
+
+
+def global_reads(extracted: Extracted) -> tuple[GlobalRead, ...]:
+    """Module-level names the graded function reads when called, and how the program binds them.
+
+    Static, never raises: an unreadable definition gives ``()``.
+    """
+    try:
+        chunk = definition(extracted)
+        if chunk is None:
+            return ()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _, _, _, later, _ = _scopes(symtable.symtable(chunk.code, "<cell>", "exec"))
+            bound: dict[str, tuple[int, int, str]] = {}
+            for c in extracted.chunks:
+                if c is chunk:
+                    continue
+                tree = ast.parse(c.code)
+                binds, imported, _, _, _ = _scopes(symtable.symtable(c.code, "<cell>", "exec"))
+                node = tree.body[0] if tree.body else None
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    kind = "function"
+                elif isinstance(node, ast.ClassDef):
+                    kind = "class"
+                elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                    kind = "variable"
+                else:
+                    kind = "other"
+                for name in binds:
+                    bound[name] = (c.cell, c.line, "import" if name in imported else kind)
+        out = []
+        for name in sorted(later - {extracted.name}):
+            where = bound.get(name)
+            out.append(
+                GlobalRead(
+                    name,
+                    where[0] if where else None,
+                    where[1] if where else None,
+                    where[2] if where else "",
+                )
+            )
+        return tuple(out)
+    except Exception:  # a hint must never break grading
+        return ()

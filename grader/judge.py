@@ -305,7 +305,24 @@ def judge_exercise(
     failing: Mapping[str, Status] | None = None,
     catalogue: Any = None,
 ) -> ExerciseResult:
-    """Status, score and checks for one exercise. ``failing``: verdicts of the exercises it calls."""
+    """Status, score and checks for one exercise. ``failing``: verdicts of the exercises it calls.
+
+    ``cases`` are the scored cases; the runner's frames for probe cases (``diagnose.PROBE_PREFIX``)
+    only feed the diagnosis.
+    """
+    from grader.diagnose import compose_hint, source_facts
+
+    facts = source_facts(extracted) if not extracted.missing else None
+    reads = facts.read_names() if facts is not None else frozenset()
+    calls_helpers = facts is not None and any(r.kind == "function" for r in facts.reads)
+    blocked_by = tuple(
+        dep
+        for dep in spec.calls
+        if failing
+        and failing.get(dep, Status.PASSED) is not Status.PASSED
+        # it does call it (directly, or perhaps through a helper of its own)
+        and (not reads or dep in reads or calls_helpers)
+    )
 
     def result(
         status: Status,
@@ -313,29 +330,23 @@ def judge_exercise(
         reason: str = "",
         error: ErrorInfo | None = None,
         diagnosis: Diagnosis | None = None,
+        finding: Diagnosis | None = None,
     ) -> ExerciseResult:
-        hint = diagnosis.title if diagnosis else None
-        for dep in spec.calls:
-            if (
-                failing
-                and failing.get(dep, Status.PASSED) is not Status.PASSED
-                and status is not Status.PASSED
-            ):
-                hint = f"{spec.name} calls your {dep}, which does not pass yet: fix {dep} first" + (
-                    f"; {hint}" if hint else ""
-                )
+        blocked = blocked_by if status is not Status.PASSED else ()
         return ExerciseResult(
             spec.name,
             status,
             points if status is Status.PASSED else 0.0,
             points,
             tuple(checks),
-            hint=hint,
+            hint=compose_hint(spec.name, blocked, diagnosis or finding),
             reason=reason,
             diagnosis=diagnosis,
             error=error,
             cell=extracted.cell,
             duration=float(raw.end.get("elapsed", 0.0)) if raw else 0.0,
+            finding=finding,
+            blocked_by=blocked,
         )
 
     if extracted.missing or raw is None:
@@ -420,18 +431,38 @@ def judge_exercise(
         )
         first_error = first_error or (Status.ERROR, err)
 
-    diagnosis = None
+    diagnosis = finding = None
     failed = [c for c in checks if not c.passed]
-    if catalogue is not None and (failed or first_error) and outputs:
-        from grader.diagnose import diagnose
+    if (failed or first_error) and outputs:
+        from grader.diagnose import PROBE_PREFIX, diagnose, evidence
 
-        expected = {case.id: case.expected for case in cases}
-        diagnosis = diagnose(spec.name, outputs, catalogue, rtol, atol, expected)
+        if catalogue is not None and not blocked_by:
+            # A caller's outputs follow its callee's: with the callee wrong, a catalogue match
+            # (computed with the reference callee) would blame correct code.
+            expected = {case.id: case.expected for case in cases}
+            diagnosis = diagnose(spec.name, outputs, catalogue, rtol, atol, expected)
+        if diagnosis is None and facts is not None:
+            probes = {
+                cid: frame.get("output")
+                for cid, frame in raw.cases.items()
+                if cid.startswith(PROBE_PREFIX) and frame.get("status") == "ok"
+            }
+            failed_cases = frozenset(c.case for c in failed if c.case is not None)
+            if first_error and first_error[1].case:
+                failed_cases |= {first_error[1].case}
+            finding = evidence(
+                spec, cases, outputs, probes, facts, failed_cases, rtol, atol,
+                blocked=bool(blocked_by),
+            )  # fmt: skip
     if first_error:
         status, err = first_error
-        return result(status, checks, reason=err.message, error=err, diagnosis=diagnosis)
+        return result(
+            status, checks, reason=err.message, error=err, diagnosis=diagnosis, finding=finding
+        )
     if failed:
         # Mutating an input explains the mismatches it causes downstream (e.g. in the cache).
         first = next((c for c in failed if c.kind == "mutation"), failed[0])
-        return result(Status.FAILED, checks, reason=first.message, diagnosis=diagnosis)
+        return result(
+            Status.FAILED, checks, reason=first.message, diagnosis=diagnosis, finding=finding
+        )
     return result(Status.PASSED, checks)

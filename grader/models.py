@@ -106,6 +106,12 @@ class ExerciseResult:
     #: the cell that holds the graded definition (0-based), when known
     cell: int | None = None
     duration: float = 0.0
+    #: a mistake shown by the evidence (probes, per-step comparison, the source) when no
+    #: catalogued one explains the outputs; ``diagnosis`` stays the catalogue's alone
+    finding: Diagnosis | None = None
+    #: exercises it calls that do not pass: fix those first (then it has no diagnosis of its
+    #: own unless the evidence shows its own code is wrong too)
+    blocked_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

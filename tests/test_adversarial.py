@@ -135,11 +135,13 @@ def test_fork_bomb_in_a_function(level: sandbox.Sandbox, golden: golden_mod.Gold
     )
     results, uids = judge_in(level, [inject(body)], golden)
     res = results["rnn_cell_backward"]
-    if level.strong:  # RLIMIT_NPROC of the judge uid refuses the forks
+    if level.strong:  # RLIMIT_NPROC (per uid, or per user namespace) refuses the forks
         assert res.status is Status.ERROR and "BlockingIOError" in res.reason
         assert sandbox.wait_gone(uids) == []
-    else:  # basic: 400 sleepers, killed with the child's process group at the end
-        assert res.status is Status.PASSED
+    else:  # basic: 400 sleepers a call, killed with the child's process group at the end;
+        # on a loaded machine the forks may outlast the call deadline: either way only this
+        # exercise pays, which is the promise
+        assert res.status in (Status.PASSED, Status.TIMEOUT), res.reason
     assert results["rnn_cell_forward"].status is Status.PASSED
 
 
@@ -414,7 +416,7 @@ def test_hostile_notebook_costs_nothing_and_reports_are_clean(
     result = grade_notebook(write(hostile_notebook(), tmp_path / "hostile.ipynb"), config=CONFIG)
     filled = Path("/tmp/rnn-grader-adversarial-fill")
     assert result.sandbox == level.name  # strong, strong-rootless or basic
-    if result.sandbox == "strong":
+    if result.sandbox.startswith("strong"):
         assert not filled.exists()  # its /tmp was private
     filled.unlink(missing_ok=True)  # basic: the host's /tmp (documented)
     assert result.status == "graded" and result.score == 100, [
@@ -428,8 +430,9 @@ def test_hostile_notebook_costs_nothing_and_reports_are_clean(
     # The segfault is the last hostile cell: the kernel dies, the grade does not change.
     assert by_src["segfault"].status is CellStatus.KERNEL_DIED
     assert "SIGSEGV" in by_src["segfault"].evalue
-    if result.sandbox == "strong":
-        assert by_src["many-files"].status is CellStatus.ERROR  # the job tmpfs's inodes
+    if result.sandbox == "strong":  # root only: the job dir is a tmpfs with an inode limit
+        assert by_src["many-files"].status is CellStatus.ERROR
+    if result.sandbox.startswith("strong"):  # the view: also without root
         assert "jobs 1" in by_src["other-kernels"].output  # only its own sockets
         assert "linked" not in by_src["symlinked-output"].output  # the checkout is hidden
         assert by_src["network"].status is CellStatus.ERROR
@@ -486,7 +489,7 @@ def test_batch_of_hostile_and_honest_notebooks(tmp_path: Path) -> None:
         if name.startswith("honest"):
             assert result.score == 100
     assert me.memory_info().rss - rss_before < 400 << 20
-    if any(r.sandbox == "strong" for r in results):
+    if any(r.sandbox == "strong" for r in results):  # root: every sandbox uid is empty again
         assert sandbox.wait_gone(SANDBOX_UIDS) == []
     assert not _children_left(me)
 

@@ -57,6 +57,27 @@ def test_each_mistake_is_diagnosed_as_itself(
     assert found.title == mistake.title and found.fix == mistake.fix
 
 
+@pytest.fixture(scope="module")
+def committed() -> tuple[golden.Golden, diagnose.Catalogue]:
+    """The golden set and catalogue committed in golden/ (what a checkout grades with)."""
+    path = Path(__file__).resolve().parents[1] / "golden"
+    return golden.load(path), diagnose.load_catalogue(path)
+
+
+@pytest.mark.parametrize("mistake", MISTAKES, ids=[m.id for m in MISTAKES])
+def test_each_mistake_is_diagnosed_by_the_committed_catalogue(
+    mistake: Mistake, committed: tuple[golden.Golden, diagnose.Catalogue]
+) -> None:
+    gold_c, catalogue_c = committed
+    assert [v.id for v in catalogue_c.variants] == [m.id for m in MISTAKES], (
+        "golden/variants.* is stale: run `grade golden build`"
+    )
+    outputs = student_outputs(mistake.run, gold_c.for_exercise(mistake.exercise))
+    found = diagnose.diagnose(mistake.exercise, outputs, catalogue_c, gold_c.rtol, gold_c.atol)
+    assert found is not None and found.id == mistake.id
+    assert found.title == mistake.title and found.fix == mistake.fix
+
+
 @pytest.mark.parametrize("exercise", sorted({m.exercise for m in MISTAKES}))
 def test_reference_matches_no_mistake(
     exercise: str, gold: golden.Golden, catalogue: diagnose.Catalogue
@@ -266,3 +287,239 @@ def test_two_unrelated_mistakes_get_no_hint(
         diagnose.diagnose("lstm_cell_backward", outputs, catalogue, RTOL, ATOL, _expected(cases))
         is None
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Evidence: probes, per-step comparison and the source, beyond the catalogue.
+# Each kind fires on its mistake and stays silent on correct code in several styles.
+
+from grader.extract import extract_sources  # noqa: E402
+from grader.resources import compat_dir  # noqa: E402
+from grader.spec import BY_NAME, NAMES  # noqa: E402
+from tests.notebooks import IMPORTS, function_sources, mutate  # noqa: E402
+from tests.test_pipeline import STYLES  # noqa: E402
+
+SRC = function_sources()
+TEST_CELL = (
+    "np.random.seed(1)\nxt_tmp = np.random.randn(3, 10)\na_prev_tmp = np.random.randn(5, 10)\n"
+    "c_prev_tmp = np.random.randn(5, 10)\na0_tmp = np.random.randn(5, 10)\n"
+    "parameters_tmp = {'Waa': np.random.randn(5, 5), 'Wax': np.random.randn(5, 3),\n"
+    "                  'Wya': np.random.randn(2, 5), 'ba': np.random.randn(5, 1),\n"
+    "                  'by': np.random.randn(2, 1)}\n"
+)
+
+
+def _cells(replace: dict[str, str], extra: str = "") -> list[str]:
+    return [IMPORTS, *(replace.get(n, SRC[n]) for n in NAMES), *([extra] if extra else [])]
+
+
+def _run_program(cells: list[str]) -> dict[str, Any]:
+    import sys
+
+    if str(compat_dir()) not in sys.path:
+        sys.path.insert(0, str(compat_dir()))
+    namespace: dict[str, Any] = {"__name__": "__main__"}
+    for i, cell in enumerate(cells):
+        exec(compile(cell, f"<cell {i + 1}>", "exec"), namespace)
+    return namespace
+
+
+def _call(fn: Any, args: tuple[Any, ...]) -> Any:
+    try:
+        return plain.unpack(plain.pack(fn(*copy.deepcopy(args))))
+    except Exception as exc:
+        return ErrorInfo("exception", f"{type(exc).__name__}: {exc}", type=type(exc).__name__)
+
+
+def evidence_for(
+    exercise: str, replace: dict[str, str], gold: golden.Golden, extra: str = "", *, force: bool
+) -> Any:
+    """What ``diagnose.evidence`` says about ``exercise`` in this program, as the judge calls it.
+
+    ``force``: treat every case as failed, so every rule looks (correct code must stay silent
+    even then); otherwise failed cases are the ones whose output is not the reference's."""
+    cells = _cells(replace, extra)
+    fn = _run_program(cells)[exercise]
+    cases = gold.for_exercise(exercise)
+    outputs = {c.id: _call(fn, c.args) for c in cases}
+    probes = {c.id: _call(fn, c.args) for c in diagnose.probe_cases(exercise, cases)}
+    failed = frozenset(
+        c.id
+        for c in cases
+        if force
+        or isinstance(outputs[c.id], ErrorInfo)
+        or not diagnose._same(outputs[c.id], c.expected, RTOL, ATOL)
+    )
+    facts = diagnose.source_facts(extract_sources(list(enumerate(cells)))[exercise])
+    spec = BY_NAME[exercise]
+    return diagnose.evidence(spec, cases, outputs, probes, facts, failed, RTOL, ATOL)
+
+
+RC, LC, RF, LF = "rnn_forward", "lstm_forward", "rnn_cell_forward", "lstm_cell_forward"
+RB, RS, LB, LS = "rnn_cell_backward", "rnn_backward", "lstm_cell_backward", "lstm_backward"
+
+EVIDENCE = [
+    # (id, exercise, [(old, new)], notebook cell, expected kind, words the hint must contain)
+    ("hard-coded-a", RC, [("a = np.zeros((n_a, m, T_x))", "a = np.zeros((5, 10, T_x))")], "",
+     "hard_coded_size", ["hard-codes 5 and 10", "n_a and m"]),
+    ("hard-coded-range", RC, [("for t in range(T_x):", "for t in range(4):")], "",
+     "hard_coded_size", ["hard-codes 4", "T_x", "x.shape[2]"]),
+    ("hard-coded-slices", LB, [(f"W{g}[:, :n_a].T", f"W{g}[:, :5].T") for g in "fico"], "",
+     "hard_coded_size", ["hard-codes 5", "n_a"]),
+    ("reads-parameters-tmp", RF, [('parameters["', 'parameters_tmp["')] * 5, TEST_CELL,
+     "reads_notebook_variable", ["parameters_tmp", "instead of its argument parameters"]),
+    ("reads-one-key", RF, [('Wya = parameters["Wya"]', 'Wya = parameters_tmp["Wya"]')], TEST_CELL,
+     "reads_notebook_variable", ["parameters_tmp"]),
+    ("renamed-argument", RF, [("a_prev: Array, parameters: Params)", "a_prev: Array, params: Params)")],
+     TEST_CELL + "parameters = parameters_tmp\n", "reads_notebook_variable",
+     ["parameters", "instead of its argument params"]),
+    ("reads-a0-tmp", RC, [("    a_next = a0\n", "    a_next = a0_tmp\n")], TEST_CELL,
+     "reads_notebook_variable", ["a0_tmp", "a0"]),
+    ("constant-outputs", RF, [('    Wax = parameters["Wax"]',
+                              '    xt, a_prev, parameters = xt_tmp, a_prev_tmp, parameters_tmp\n'
+                              '    Wax = parameters["Wax"]')], TEST_CELL,
+     "ignores_inputs", ["do not depend on its inputs"]),
+    ("c-from-a0", LC, [("    c_next = np.zeros((n_a, m))\n", "    c_next = a0\n")], "",
+     "initial_cell_state", ["cell state starts from a0"]),
+    ("a-from-zeros", LC, [("    a_next = a0\n", "    a_next = np.zeros((n_a, m))\n")], "",
+     "initial_hidden_state", ["starts from zeros instead of a0"]),
+    ("c-never-stored", LC, [("        c[:, :, t] = c_next\n", "")], "",
+     "never_stored", ["c is zero at every time step", "never stored"]),
+    ("dx-never-stored", RS, [("        dx[:, :, t] = dxt\n", "")], "", "never_stored", ["dx"]),
+    ("loop-stops-early", LC, [("for t in range(T_x):", "for t in range(T_x - 1):")], "",
+     "loop_stops_early", ["zero from t = 6"]),
+    ("backward-loop-stops-early", RS, [("for t in reversed(range(T_x)):",
+                                       "for t in reversed(range(1, T_x)):")], "",
+     "loop_stops_early", ["zero for t < 1"]),
+    ("state-not-carried", RC, [("rnn_cell_forward(xt, a_next, parameters)",
+                               "rnn_cell_forward(xt, a0, parameters)")], "",
+     "state_not_carried", ["right for t = 0 and wrong from t = 1"]),
+    ("gradient-not-carried", RS, [("da[:, :, t] + da_prevt, caches[t]", "da[:, :, t], caches[t]")],
+     "", "gradient_not_carried", ["right for the last step"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("exercise", "edits", "extra", "kind", "words"),
+    [pytest.param(*e[1:], id=e[0]) for e in EVIDENCE],
+)
+def test_each_evidence_kind_fires_on_its_mistake(
+    exercise: str,
+    edits: list[tuple[str, str]],
+    extra: str,
+    kind: str,
+    words: list[str],
+    gold: golden.Golden,
+) -> None:
+    src = SRC[exercise]
+    for old, new in edits:
+        src = mutate(src, old, new)
+    found = evidence_for(exercise, {exercise: src}, gold, extra, force=False)
+    assert found is not None and found.id == f"evidence.{kind}", found
+    for word in words:
+        assert word in found.title, (word, found.title)
+    assert found.explanation and found.fix
+
+
+def _correct_programs() -> list[Any]:
+    params = [pytest.param("reference", {}, id="reference")]
+    params += [pytest.param(style, replace, id=style) for style, replace in sorted(STYLES.items())]
+    # a correct function next to the course's test cell (notebook variables it does not read)
+    params.append(pytest.param("with-test-cell", {"_extra": TEST_CELL}, id="with-test-cell"))
+    return params
+
+
+@pytest.mark.parametrize(("style", "replace"), _correct_programs())
+@pytest.mark.parametrize("force", [False, True], ids=["as-judged", "every-rule-looks"])
+def test_evidence_is_silent_on_correct_code(
+    style: str, replace: dict[str, str], force: bool, gold: golden.Golden
+) -> None:
+    replace = dict(replace)
+    extra = replace.pop("_extra", "")
+    for exercise in NAMES:
+        found = evidence_for(exercise, replace, gold, extra, force=force)
+        assert found is None, (exercise, found)
+
+
+@pytest.mark.parametrize("exercise", NAMES)
+def test_every_argument_changes_the_reference_outputs(exercise: str, gold: golden.Golden) -> None:
+    """So 'an output that does not change means the argument is ignored' never fires on correct
+    code: the reference's outputs change with every probe."""
+    fn = getattr(solutions, exercise)
+    spec = BY_NAME[exercise]
+    cases = gold.for_exercise(exercise)
+    base = _call(fn, cases[0].args)
+    probes = {c.id: _call(fn, c.args) for c in diagnose.probe_cases(exercise, cases)}
+    assert len(probes) == len(spec.args)
+    assert diagnose._ignored_args(spec, base, probes, RTOL, ATOL) == []
+
+
+def test_probes_carry_inputs_only_and_keep_shapes(gold: golden.Golden) -> None:
+    cases = gold.for_exercise("lstm_backward")
+    probes = diagnose.probe_cases("lstm_backward", cases)
+    assert [p.id for p in probes] == ["probe.vary.da", "probe.vary.caches"]
+    assert all(p.expected is None and p.hidden for p in probes)
+    public = cases[0]
+    for p in probes:
+        _, arrays_p = plain.encode(p.args)
+        _, arrays_c = plain.encode(public.args)
+        assert [a.shape for a in arrays_p] == [a.shape for a in arrays_c]
+    assert not np.allclose(probes[0].args[0], public.args[0])
+    assert probes[0].args[1] is public.args[1]  # the other arguments are the worked example's
+
+
+def test_a_caller_is_only_told_about_its_own_text_when_its_callee_fails(
+    gold: golden.Golden,
+) -> None:
+    # rnn_cell_forward reads parameters_tmp; rnn_forward is correct and calls it: the probe on
+    # rnn_forward's parameters sees no change either, but that is the callee's doing.
+    broken = SRC[RF].replace('parameters["', 'parameters_tmp["')
+    cells = _cells({RF: broken}, TEST_CELL)
+    fn = _run_program(cells)[RC]
+    cases = gold.for_exercise(RC)
+    outputs = {c.id: _call(fn, c.args) for c in cases}
+    probes = {c.id: _call(fn, c.args) for c in diagnose.probe_cases(RC, cases)}
+    facts = diagnose.source_facts(extract_sources(list(enumerate(cells)))[RC])
+    failed = frozenset(c.id for c in cases)
+    spec = BY_NAME[RC]
+    unblocked = diagnose.evidence(spec, cases, outputs, probes, facts, failed, RTOL, ATOL)
+    assert unblocked is not None  # what the evidence alone would (wrongly) say about rnn_forward
+    assert (
+        diagnose.evidence(spec, cases, outputs, probes, facts, failed, RTOL, ATOL, blocked=True)
+        is None
+    )
+    # ... unless its own text reads a notebook variable named after one of its arguments
+    own = SRC[RC].replace("    a_next = a0\n", "    a_next = a0_tmp\n")
+    cells = _cells({RF: broken, RC: own}, TEST_CELL)
+    facts = diagnose.source_facts(extract_sources(list(enumerate(cells)))[RC])
+    found = diagnose.evidence(spec, cases, outputs, probes, facts, failed, RTOL, ATOL, blocked=True)
+    assert found is not None and "a0_tmp" in found.title
+
+
+def test_the_hint_says_fix_the_callee_first() -> None:
+    diag = diagnose.Variant("x.y", "x", "own title", "", "", {}).diagnosis()
+    assert diagnose.compose_hint("rnn_forward", (), None) is None
+    assert diagnose.compose_hint("rnn_forward", (), diag) == "own title"
+    hint = diagnose.compose_hint("rnn_forward", ("rnn_cell_forward",), None)
+    assert hint == (
+        "rnn_forward calls your rnn_cell_forward, which does not pass yet: "
+        "fix rnn_cell_forward first"
+    )
+    both = diagnose.compose_hint("rnn_forward", ("rnn_cell_forward",), diag)
+    assert both is not None and both.startswith(hint) and both.endswith("own title")
+
+
+def test_evidence_never_raises_on_garbage(gold: golden.Golden) -> None:
+    for exercise in NAMES:
+        spec = BY_NAME[exercise]
+        cases = gold.for_exercise(exercise)
+        for out in (None, 1, "x", (None,) * 4, {"dx": "y"}, plain.Opaque("builtins.object")):
+            outputs = {c.id: out for c in cases}
+            probes = {p.id: out for p in diagnose.probe_cases(exercise, cases)}
+            failed = frozenset(outputs)
+            assert (
+                diagnose.evidence(
+                    spec, cases, outputs, probes, diagnose.SourceFacts(), failed, RTOL, ATOL
+                )
+                is None
+            )

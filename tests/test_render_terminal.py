@@ -59,7 +59,7 @@ def test_failed_exercises_show_reason_and_diagnosis_first() -> None:
     )
     row = next(line for line in out.splitlines() if line.strip().startswith("rnn_forward"))
     assert "failed" in row and "0/15" in row and "values of a differ" in row
-    assert "rnn_forward: likely mistake: a0 is passed to the cell at every time step" in out
+    assert "rnn_forward: a0 is passed to the cell at every time step" in out
     assert "fix: a_next = a0" in out
     assert "lstm_backward: not defined in the notebook" in out
     assert "75/100" in out and "Full report" not in out
@@ -169,3 +169,55 @@ def test_use_color_on_a_closed_stream_is_false(monkeypatch: pytest.MonkeyPatch) 
     stream = io.StringIO()
     stream.close()
     assert use_color(stream) is False
+
+
+def test_what_to_fix_first_lists_at_most_two_and_skips_blocked_callers() -> None:
+    from grader.render.advice import advice, fix_first
+
+    failing = {
+        s.name: ExerciseResult(s.name, Status.ERROR, 0, s.default_points, reason=f"{s.name} broke")
+        for s in EXERCISES
+    }
+    # lstm_backward only fails because lstm_cell_backward does: it is not listed
+    failing["lstm_backward"] = replace(
+        failing["lstm_backward"],
+        hint="lstm_backward calls your lstm_cell_backward, which does not pass yet: "
+        "fix lstm_cell_backward first",
+        blocked_by=("lstm_cell_backward",),
+    )
+    out = render_terminal(result(**failing), color=False, report_path=None)
+    first = out.split("What to fix first:")[1]
+    assert "rnn_cell_forward: rnn_cell_forward broke" in first
+    assert "rnn_forward: rnn_forward broke" in first
+    assert "lstm_cell_forward" not in first and "  lstm_backward:" not in first
+    assert "(and 6 more exercises that do not pass yet" in first
+    listed = fix_first(result(**failing).exercises)
+    assert [a.name for a in listed] == ["rnn_cell_forward", "rnn_forward"]
+    blocked = advice(failing["lstm_backward"])
+    assert blocked is not None and blocked.message == failing["lstm_backward"].hint
+
+
+def test_the_message_is_the_json_hint_with_the_fix_of_its_diagnosis() -> None:
+    from grader.render.advice import advice, advice_lines
+
+    finding = Diagnosis("evidence.never_stored", "c is never stored", "why", "c[:, :, t] = c_next")
+    ex = ExerciseResult(
+        "lstm_forward",
+        Status.FAILED,
+        0,
+        15,
+        hint=finding.title,
+        reason="c differs",
+        finding=finding,
+    )
+    item = advice(ex)
+    assert item is not None and item.named
+    assert (item.message, item.fix) == ("c is never stored", ("c[:, :, t] = c_next",))
+    assert advice_lines(ex) == ["Hint: c is never stored", "Why: why", "Fix: c[:, :, t] = c_next"]
+    out = render_terminal(result(lstm_forward=ex), color=False, report_path=None)
+    assert "  lstm_forward: c is never stored\n      fix: c[:, :, t] = c_next" in out
+    # no hint: the reason stands in, and it is not presented as a named mistake
+    bare = advice(replace(ex, hint=None, finding=None))
+    assert bare is not None and bare.message == "c differs" and not bare.named
+    assert advice_lines(replace(ex, hint=None, finding=None)) == []
+    assert advice(replace(ex, status=Status.PASSED)) is None

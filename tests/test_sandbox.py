@@ -7,9 +7,11 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import nbformat
+import psutil
 import pytest
 
 from grader import sandbox
@@ -157,35 +159,50 @@ print(json.dumps(out))
 def test_sandboxed_process_is_isolated_from_the_inside() -> None:
     golden = [str(data_dir("golden").resolve())]
     with sandbox.job(SB, LIMITS) as j:
-        assert j.kernel_uid is not None and j.judge_uid is not None
-        assert j.kernel_uid != j.judge_uid
+        if SB.rootless:  # one uid: the grader's, root of an own user namespace inside
+            assert j.kernel_uid is None and j.judge_uid is None and j.uids == ()
+        else:
+            assert j.kernel_uid is not None and j.judge_uid is not None
+            assert j.kernel_uid != j.judge_uid
         proc = subprocess.run(
             [*j.kernel_prefix, sys.executable, "-I", "-c", PROBE, *golden],
             cwd=j.workdir, env=j.kernel_env, capture_output=True, timeout=60, check=False,
         )  # fmt: skip
         assert proc.returncode == 0, proc.stderr.decode()[-2000:]
         got = json.loads(proc.stdout)
-        assert got["uid"] == got["gid"] == j.kernel_uid and got["groups"] == []
+        if SB.rootless:
+            assert got["uid"] == got["gid"] == 0  # mapped to the grader's uid outside
+        else:
+            assert got["uid"] == got["gid"] == j.kernel_uid and got["groups"] == []
         assert set(got["caps"]) == {"0000000000000000"} and got["nnp"] == "1"
         assert got["pid"] != 1 and max(got["procs"]) < 100  # own PID namespace, own /proc
         assert got["root"] == repr([".pyenv"]) or "/root" not in sys.base_prefix
         assert got["golden"][golden[0]] in ("[]", "FileNotFoundError")  # empty or gone
         assert got["solutions"] == "ModuleNotFoundError"
-        assert got["pid1_environ"] == "PermissionError"
+        # pid 1 is the namespace's own init: root's at the root level; at the rootless level
+        # the same user's, holding only the sandbox's own environment
+        assert got["pid1_environ"] == "PermissionError" or SB.rootless
         assert got["net"] == "OSError"  # no network in the namespace
         # private and writable; empty but for the path to a checkout or venv that lives in /tmp
+        # (and to the job itself, which lives there at the rootless level without a runtime dir)
         kept = sorted(
-            {p.relative_to("/tmp").parts[0] for p in _needed() if Path("/tmp") in p.parents}
+            {
+                p.relative_to("/tmp").parts[0]
+                for p in [*_needed(), j.root]
+                if Path("/tmp") in p.parents
+            }
         )
         assert got["tmp"] == str(kept) and got["write_tmp"] == "1"
         assert got["write_site"] in ("PermissionError", "OSError")
         # /run holds only the path to this job, in the read-only root of the view
         assert got["write_state"] in ("PermissionError", "OSError")
-        assert got["setuid"] == "PermissionError"
+        # no way to another uid (rootless: uid 0 of the namespace is already all it has)
+        assert got["setuid"] == ("None" if SB.rootless else "PermissionError")
     assert not Path("/tmp/.rnn-grader-sandbox-probe").exists()  # that /tmp was private
 
 
 @strong_only
+@pytest.mark.skipif(SB.rootless, reason="the rootless level has no uids of its own")
 def test_uids_are_never_shared_between_grader_processes() -> None:
     other = textwrap.dedent(
         """
@@ -228,6 +245,20 @@ except OSError as e:
 """
 
 
+def _started_in(job_root: Path, timeout: float = 5.0) -> list[psutil.Process]:
+    """Live processes whose command line names ``job_root`` (a kernel and what it forked)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = []
+        for proc in psutil.process_iter(["cmdline", "status"]):
+            cmd = " ".join(proc.info["cmdline"] or [])
+            if str(job_root) in cmd and proc.info["status"] != psutil.STATUS_ZOMBIE:
+                left.append(proc)
+        if not left or time.monotonic() >= deadline:
+            return left
+        time.sleep(0.1)
+
+
 @pytest.mark.slow
 @strong_only
 def test_kernel_in_strong_sandbox_daemons_fork_bombs_and_parent_kills() -> None:
@@ -242,13 +273,15 @@ def test_kernel_in_strong_sandbox_daemons_fork_bombs_and_parent_kills() -> None:
     ]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     with sandbox.job(SB, LIMITS) as j:
-        uids = (j.kernel_uid, j.judge_uid)
+        uids = j.uids
+        root = j.root
         log = execute_notebook(
             nb, j.workdir, LIMITS, env=j.kernel_env, kernel_cmd_prefix=j.kernel_prefix,
             owner=j.kernel_uid,
         )  # fmt: skip
     out = {c.index: c for c in log.cells}
-    assert out[0].status is CellStatus.OK and out[0].output.split()[0] == str(uids[0])
+    inside_uid = 0 if SB.rootless else j.kernel_uid
+    assert out[0].status is CellStatus.OK and out[0].output.split()[0] == str(inside_uid)
     assert "daemon started" in out[1].output
     # RLIMIT_NPROC per uid: the bomb is refused long before 10 000 processes
     assert "fork refused after" in out[2].output and "BlockingIOError" in out[2].output
@@ -256,6 +289,7 @@ def test_kernel_in_strong_sandbox_daemons_fork_bombs_and_parent_kills() -> None:
     # the kernel is not PID 1 of its namespace: killing itself works, and is named
     assert out[5].status is CellStatus.KERNEL_DIED and "SIGKILL" in out[5].evalue
     assert sandbox.wait_gone(uids) == []  # daemon and bomb children died with the namespace
+    assert _started_in(root) == []  # rootless too: nothing started from this job is alive
 
 
 @pytest.mark.slow

@@ -11,7 +11,8 @@ import html
 from collections.abc import Sequence
 
 from grader.models import ExerciseResult, Status
-from grader.render.text import one_line, strip_controls
+from grader.render.advice import advice
+from grader.render.text import one_line
 
 _MARK = {Status.PASSED: "✓", Status.MISSING: "·"}
 _COLOUR = {
@@ -39,10 +40,11 @@ def details(ex: ExerciseResult) -> list[tuple[str, str]]:
         )
     elif ex.reason:
         out.append(("why", ex.reason))
-    if ex.hint:
-        out.append(("hint", ex.hint))
-    if ex.diagnosis is not None and ex.diagnosis.fix:
-        out.append(("what to fix first", strip_controls(ex.diagnosis.fix).splitlines()[0]))
+    item = advice(ex)
+    if item is not None and item.named:
+        out.append(("hint", item.message))
+        if item.fix:
+            out.append(("fix", item.fix[0]))
     return out
 
 

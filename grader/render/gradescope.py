@@ -17,6 +17,7 @@ from typing import Any
 
 from grader.cache import atomic_write
 from grader.models import CheckResult, ExerciseResult, GradeResult, Status
+from grader.render.advice import advice_lines
 
 _MAX_OUTPUT = 8_000  # per test: Gradescope truncates long outputs badly
 
@@ -37,10 +38,7 @@ def _visible_output(ex: ExerciseResult) -> str:
     if hidden:
         cases = sorted({c.case or "?" for c in hidden})
         lines.append(f"- {len(hidden)} check(s) failed on hidden case(s): {', '.join(cases)}")
-    if ex.diagnosis is not None:
-        lines.append(f"Likely mistake: {ex.diagnosis.title}. {ex.diagnosis.fix}")
-    if ex.hint:
-        lines.append(f"Hint: {ex.hint}")
+    lines.extend(advice_lines(ex))
     return _cut("\n".join(lines))
 
 

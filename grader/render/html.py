@@ -20,6 +20,7 @@ from typing import Any
 import jinja2
 
 from grader.models import CellOutcome, CheckResult, ExerciseResult, GradeResult, Mismatch, Status
+from grader.render.advice import Advice, advice, fix_first, not_listed
 from grader.render.text import explain_shape, fmt_shape, strip_controls, truncate
 
 #: caps on student-controlled text, in characters (a report must stay small and readable)
@@ -113,6 +114,8 @@ class ExerciseView:
     headline: str
     #: checks per case when every check passed (the section then stays one line long)
     all_passed: bool
+    #: what the student is told (grader.render.advice): the same message as every renderer
+    advice: Advice | None = None
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,7 @@ def _exercise_view(ex: ExerciseResult, labels: dict[str, str]) -> ExerciseView:
     return ExerciseView(
         ex, _anchor(ex.name), STATUS_TEXT.get(ex.status, str(ex.status)), _groups(ex, labels),
         message, tb, tb_cut, headline, bool(ex.checks) and all(c.passed for c in ex.checks),
+        advice(ex),
     )  # fmt: skip
 
 
@@ -249,6 +253,7 @@ def _environment() -> jinja2.Environment:
     env.filters["shape"] = fmt_shape
     env.filters["clean"] = _clean_filter
     env.filters["points"] = lambda x: f"{x:g}"
+    env.filters["anchor"] = _anchor
     return env
 
 
@@ -265,6 +270,8 @@ def render_html(result: GradeResult) -> str:
         "cells_cut": max(0, len(result.cells) - MAX_CELLS),
         "percent": (100 * result.score / result.max_score) if result.max_score else 0.0,
         "passed_count": sum(ex.status is Status.PASSED for ex in result.exercises),
+        "fix_first": fix_first(result.exercises),
+        "fix_more": not_listed(result.exercises),
     }
     return _environment().get_template("report.html.j2").render(**context)
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from grader.cache import atomic_write
 from grader.models import ExerciseResult, GradeResult, Status
+from grader.render.advice import advice_lines
 
 _ILLEGAL_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _MAX_TEXT = 20_000  # a looping print should not make a multi-megabyte CI artifact
@@ -39,10 +40,7 @@ def _details(ex: ExerciseResult) -> str:
         lines.append(f"{ex.error.type or ex.error.kind}: {ex.error.message}")
         lines.extend(ex.error.traceback)
     lines.extend(f"[{c.case or '-'}] {c.name}: {c.message}" for c in ex.checks if not c.passed)
-    if ex.diagnosis is not None:
-        lines.append(f"Likely mistake: {ex.diagnosis.title}. {ex.diagnosis.fix}")
-    if ex.hint:
-        lines.append(f"Hint: {ex.hint}")
+    lines.extend(advice_lines(ex))
     return "\n".join(lines)
 
 

@@ -17,7 +17,8 @@ import unicodedata
 from typing import TextIO
 
 from grader.models import GradeResult, Status
-from grader.render.text import one_line, strip_controls
+from grader.render.advice import fix_first, not_listed
+from grader.render.text import one_line
 
 _RESET = "\x1b[0m"
 _STYLE = {
@@ -128,17 +129,19 @@ def render_terminal(result: GradeResult, *, color: bool, report_path: str | None
     total_row = f"  {'total':<{name_w}}  {'':<{status_w}}  {total:>{pts_w}}"
     lines.append(_paint(total_row, _BOLD, color))
 
-    failed = [ex for ex in result.exercises if ex.status is not Status.PASSED]
-    if failed:
+    first = fix_first(result.exercises)
+    if first:
         lines += ["", "What to fix first:"]
-        for ex in failed:
-            top = ex.reason or ex.status.value
-            if ex.diagnosis is not None:
-                top = f"likely mistake: {ex.diagnosis.title}"
-            lines.append(f"  {one_line(ex.name, 40)}: {one_line(top, 90)}")
-            if ex.diagnosis is not None:
-                for fix_line in strip_controls(ex.diagnosis.fix).splitlines()[:3]:
-                    lines.append(f"      fix: {one_line(fix_line, 110)}")
+        for item in first:
+            lines.append(f"  {one_line(item.name, 40)}: {one_line(item.message, 110)}")
+            for fix_line in item.fix[:3]:
+                lines.append(f"      fix: {one_line(fix_line, 110)}")
+        more = not_listed(result.exercises)
+        if more:
+            lines.append(
+                f"  (and {more} more exercise{'s' if more != 1 else ''} that do not pass yet: "
+                "see the table and the report)"
+            )
     if report_path:
         lines += ["", f"Full report: {one_line(report_path, 300)}"]
     return "\n".join(lines) + "\n"
