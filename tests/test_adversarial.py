@@ -495,7 +495,14 @@ def test_batch_of_hostile_and_honest_notebooks(tmp_path: Path) -> None:
 
 
 def _children_left(me: psutil.Process) -> list[psutil.Process]:
-    return [p for p in _alive(me.children(recursive=True)) if "pytest" not in " ".join(p.cmdline())]
+    # multiprocessing's resource tracker (left by an earlier spawned pool) lives as long as we do
+    return [
+        p
+        for p in _alive(me.children(recursive=True))
+        if not any(
+            s in " ".join(p.cmdline()) for s in ("pytest", "multiprocessing.resource_tracker")
+        )
+    ]
 
 
 def _alive(procs: list[psutil.Process]) -> Iterator[psutil.Process]:

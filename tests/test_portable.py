@@ -73,7 +73,13 @@ def _alive(procs: list[psutil.Process]) -> list[psutil.Process]:
 def _our_processes() -> list[psutil.Process]:
     """This test process's live descendants (pytest-xdist style helpers excluded)."""
     kids = psutil.Process().children(recursive=True)
-    return [p for p in _alive(kids) if "pytest" not in " ".join(p.cmdline())]
+    return [p for p in _alive(kids) if not _infrastructure(" ".join(p.cmdline()))]
+
+
+def _infrastructure(cmdline: str) -> bool:
+    """pytest's helpers, and multiprocessing's resource tracker: a spawned pool (an earlier
+    in-process ``grade batch``) leaves it running for the life of this process, by design."""
+    return "pytest" in cmdline or "multiprocessing.resource_tracker" in cmdline
 
 
 def _gone(procs: list[psutil.Process], timeout: float = 10) -> bool:
