@@ -12,6 +12,7 @@ per exercise, frames read by a thread, since ``select`` does not work on Windows
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import os
 import queue
@@ -263,17 +264,22 @@ def _run_batch(
     return finished
 
 
-class _FrameReader:
-    """Reads length-prefixed frames from a pipe with a deadline and a size cap."""
+class _Frames(abc.ABC):
+    """Length-prefixed frames out of a byte stream, with a deadline and a size cap.
 
-    def __init__(self, fd: int, max_frame: int) -> None:
-        self.fd = fd
+    Subclasses say how the next chunk arrives (:meth:`_read`): ``b""`` at end of file, ``None``
+    when nothing came within ``timeout`` seconds.
+    """
+
+    def __init__(self, max_frame: int) -> None:
         self.max_frame = max_frame
         self.buf = bytearray()
-        self.sel = selectors.DefaultSelector()
-        self.sel.register(fd, selectors.EVENT_READ)
         self.timed_out = False
         self.eof = False
+
+    @abc.abstractmethod
+    def _read(self, timeout: float) -> bytes | None:
+        """The next chunk: ``b""`` at end of file, None when nothing came within ``timeout``."""
 
     def next(self, deadline: float) -> bytes | None:
         while True:
@@ -291,15 +297,30 @@ class _FrameReader:
             if remaining <= 0:
                 self.timed_out = True
                 return None
-            if not self.sel.select(remaining):
+            data = self._read(remaining)
+            if data is None:
                 continue
-            data = os.read(self.fd, 1 << 20)
             if not data:
                 self.eof = True
             self.buf += data
 
 
-class _ThreadFrameReader:
+class _FrameReader(_Frames):
+    """Frames from a pipe, waited for with ``select`` (POSIX)."""
+
+    def __init__(self, fd: int, max_frame: int) -> None:
+        super().__init__(max_frame)
+        self.fd = fd
+        self.sel = selectors.DefaultSelector()
+        self.sel.register(fd, selectors.EVENT_READ)
+
+    def _read(self, timeout: float) -> bytes | None:
+        if not self.sel.select(timeout):
+            return None
+        return os.read(self.fd, 1 << 20)
+
+
+class _ThreadFrameReader(_Frames):
     """The same contract as :class:`_FrameReader`, without ``select``: a thread reads the pipe.
 
     ``select``/``selectors`` do not work on pipes on Windows. The thread hands over chunks
@@ -310,10 +331,7 @@ class _ThreadFrameReader:
     _SLICE = 0.25
 
     def __init__(self, stream: IO[bytes], max_frame: int) -> None:
-        self.max_frame = max_frame
-        self.buf = bytearray()
-        self.timed_out = False
-        self.eof = False
+        super().__init__(max_frame)
         self._chunks: queue.Queue[bytes] = queue.Queue(maxsize=64)
         self._closed = threading.Event()
         self._stream = stream
@@ -347,26 +365,8 @@ class _ThreadFrameReader:
             while True:
                 self._chunks.get_nowait()
 
-    def next(self, deadline: float) -> bytes | None:
-        while True:
-            if len(self.buf) >= _LEN.size:
-                (n,) = _LEN.unpack_from(self.buf)
-                if n > self.max_frame:
-                    return None
-                if len(self.buf) >= _LEN.size + n:
-                    frame = bytes(self.buf[_LEN.size : _LEN.size + n])
-                    del self.buf[: _LEN.size + n]
-                    return frame
-            if self.eof:
-                return None
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                self.timed_out = True
-                return None
-            try:
-                data = self._chunks.get(timeout=min(remaining, self._SLICE))
-            except queue.Empty:
-                continue
-            if not data:
-                self.eof = True
-            self.buf += data
+    def _read(self, timeout: float) -> bytes | None:
+        try:
+            return self._chunks.get(timeout=min(timeout, self._SLICE))
+        except queue.Empty:
+            return None

@@ -318,3 +318,25 @@ def test_interrupted_batch_resumes(tmp_path: Path, signum: int, code: int) -> No
 
 def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def test_overview_counts_evidence_findings_by_kind() -> None:
+    from grader.models import Diagnosis
+
+    def with_finding(name: str, title: str) -> GradeResult:
+        base = _result(name, {"rnn_forward": Status.FAILED})
+        finding = Diagnosis("evidence.hardcoded_size", title, "explained", "use x.shape")
+        exercises = tuple(
+            dataclasses.replace(e, finding=finding) if e.name == "rnn_forward" else e
+            for e in base.exercises
+        )
+        return dataclasses.replace(base, exercises=exercises)
+
+    rows = [
+        Row("a.ipynb", "a.html", "a.json", with_finding("a.ipynb", "line 3 hard-codes 10")),
+        Row("b.ipynb", "b.html", "b.json", with_finding("b.ipynb", "line 9 hard-codes 10")),
+    ]
+    page = render_overview(rows)
+    mistakes = page.split('id="mistakes"', 1)[1].split("<h2", 1)[0]
+    assert "line 3 hard-codes 10" in mistakes and "line 9 hard-codes 10" not in mistakes
+    assert ">2<" in mistakes.replace(" ", "")  # one row, counted twice

@@ -18,7 +18,7 @@ import jinja2
 
 from grader.cache import atomic_write
 from grader.integrity import Flag
-from grader.models import GradeResult, Status
+from grader.models import Diagnosis, GradeResult, Status
 from grader.render.gradebook import reason
 from grader.resources import data_dir, version
 from grader.spec import NAMES
@@ -81,17 +81,20 @@ def _exercise_stats(rows: Sequence[Row]) -> list[dict[str, Any]]:
 
 
 def _mistakes(rows: Sequence[Row], limit: int = 12) -> list[dict[str, Any]]:
+    """The most common named mistakes: catalogue entries and evidence findings alike, counted by
+    id (a finding's title names the student's own line, so it differs between notebooks)."""
     seen: Counter[tuple[str, str]] = Counter()
-    fixes: dict[tuple[str, str], str] = {}
+    first: dict[tuple[str, str], Diagnosis] = {}
     for row in rows:
         for ex in row.result.exercises:
-            if ex.diagnosis is not None:
-                key = (ex.name, ex.diagnosis.title)
+            diag = ex.diagnosis or ex.finding
+            if diag is not None:
+                key = (ex.name, diag.id)
                 seen[key] += 1
-                fixes.setdefault(key, ex.diagnosis.fix)
+                first.setdefault(key, diag)
     return [
-        {"exercise": ex, "title": title, "count": n, "fix": fixes[(ex, title)]}
-        for (ex, title), n in seen.most_common(limit)
+        {"exercise": ex, "title": first[(ex, i)].title, "count": n, "fix": first[(ex, i)].fix}
+        for (ex, i), n in seen.most_common(limit)
     ]
 
 
