@@ -3,7 +3,7 @@
     python bench/bench_batch.py            # 100 submissions
     python bench/bench_batch.py --n 12     # a quick look
 
-Submissions come from ``grader.stubgen.render_solved()`` with small textual mutations of the
+Submissions come from ``grader.authoring.stubgen.render_solved()`` with small textual mutations of the
 solution lines (buggy), and a few hostile ones (infinite loop, ``os._exit``, a huge print). Only
 ratios measured in the same run are meaningful: the machine is shared.
 """
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import nbformat
 
-from grader.batch import run_batch
-from grader.config import GradingConfig
+from grader.batch.run import run_batch
+from grader.core.config import GradingConfig
 
 BUGS = [
     ("np.dot(Waa, a_prev) + np.dot(Wax, xt) + ba", "np.dot(Wax, xt) + ba"),
@@ -43,7 +43,7 @@ def _mutate(nb: nbformat.NotebookNode, old: str, new: str) -> nbformat.NotebookN
 
 
 def generate(root: Path, n: int) -> dict[str, int]:
-    from grader.stubgen import render_solved
+    from grader.authoring.stubgen import render_solved
 
     base = render_solved()
     kinds = {"correct": 0, "buggy": 0, "hostile": 0}

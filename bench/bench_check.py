@@ -22,8 +22,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from grader.execute import prepare_workdir
-from grader.stubgen import render_solved
+from grader.authoring.stubgen import render_solved
+from grader.stages.execute import prepare_workdir
 
 TIMING = """\
 import json, statistics, time, grader

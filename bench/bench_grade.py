@@ -29,9 +29,9 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from grader.core.resources import compat_dir  # noqa: E402
 from grader.pipeline import grade_notebook  # noqa: E402
-from grader.resources import compat_dir  # noqa: E402
-from grader.sandbox import ENV_VAR  # noqa: E402
+from grader.sandbox.select import ENV_VAR  # noqa: E402
 
 
 def floor(path: Path) -> float:
@@ -87,7 +87,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         paths = list(args.notebooks)
         if not paths:
-            from grader.stubgen import render_solved
+            from grader.authoring.stubgen import render_solved
 
             solved = Path(tmp) / "solved.ipynb"
             nbformat.write(render_solved(), str(solved))
@@ -105,7 +105,7 @@ def main() -> int:
 
 
 def _default_paths(tmp: str) -> list[Path]:
-    from grader.stubgen import render_solved
+    from grader.authoring.stubgen import render_solved
 
     solved = Path(tmp) / "solved.ipynb"
     nbformat.write(render_solved(), str(solved))

@@ -15,8 +15,8 @@ import subprocess
 import sys
 import time
 
-from grader import sandbox
-from grader.config import Limits
+from grader.core.config import Limits
+from grader.sandbox import select as sandbox
 
 CODE = "import numpy"
 

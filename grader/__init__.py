@@ -14,7 +14,7 @@ Inside a notebook (Jupyter, Colab)::
 
 from typing import Any
 
-from grader.models import (
+from grader.core.models import (
     CellOutcome,
     CellStatus,
     CheckResult,
@@ -42,8 +42,8 @@ __all__ = [
 
 
 def check(*names: str) -> Any:
-    """Grade exercises from the definitions in this notebook's kernel (see ``grader.selfcheck``)."""
-    from grader.selfcheck import check as _check
+    """Grade exercises from the definitions in this notebook's kernel (see ``grader.student.check``)."""
+    from grader.student.check import check as _check
 
     return _check(*names)
 

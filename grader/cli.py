@@ -1,10 +1,10 @@
 """Command line: a thin layer over the library API (``main(argv) -> int``, exit codes in ExitCode).
 
 grade NOTEBOOK [--json PATH] [--html PATH] [--golden DIR] [--config FILE] [--timeout S] ...
-grade batch DIR --out OUTDIR [--jobs N] ...        (grader.batch)
+grade batch DIR --out OUTDIR [--jobs N] ...        (grader.batch.run)
 grade golden build [--seed N] [--out DIR]
-grade stub build [--out DIR]                        (grader.stubgen)
-grade gradescope-bundle OUT.zip                     (grader.bundle)
+grade stub build [--out DIR]                        (grader.authoring.stubgen)
+grade gradescope-bundle OUT.zip                     (grader.authoring.bundle)
 """
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
-from grader.cache import atomic_write
-from grader.errors import ExitCode, GraderError, UsageError
-from grader.models import GradeResult
+from grader.batch.cache import atomic_write
+from grader.core.errors import ExitCode, GraderError, UsageError
+from grader.core.models import GradeResult
 
 #: subcommand -> module with ``register(subparsers)``
 SUBCOMMANDS = {
-    "batch": "grader.batch",
+    "batch": "grader.batch.run",
     "golden": "grader.cli",
-    "stub": "grader.stubgen",
-    "gradescope-bundle": "grader.bundle",
+    "stub": "grader.authoring.stubgen",
+    "gradescope-bundle": "grader.authoring.bundle",
 }
 
 
@@ -71,8 +71,8 @@ def add_common_options(p: argparse.ArgumentParser) -> None:
 
 def load_settings(args: argparse.Namespace) -> tuple[Any, Any]:
     """(Golden, GradingConfig) from the common options; raises GraderError with one line."""
-    from grader import golden as golden_mod
-    from grader.config import load_config
+    from grader.assignment import golden as golden_mod
+    from grader.core.config import load_config
 
     config = load_config(args.config)
     limits = config.limits
@@ -134,7 +134,7 @@ def _grade_one(argv: Sequence[str]) -> int:
         raise
     if args.watch:
         from grader.render.terminal import use_color
-        from grader.watch import watch
+        from grader.student.watch import watch
 
         def again() -> str:
             try:
@@ -155,8 +155,8 @@ def _grade_and_write(
     args: argparse.Namespace, golden: Any, config: Any, started: float
 ) -> tuple[GradeResult, str]:
     """Grade once, write every requested output; (result, what to print on stdout)."""
-    from grader.limits import interrupt_kills_children
     from grader.pipeline import grade_notebook
+    from grader.sandbox.limits import interrupt_kills_children
 
     try:
         with interrupt_kills_children():  # Ctrl-C stops the kernel and judge at once
@@ -223,8 +223,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _golden_build(args: argparse.Namespace) -> int:
-    from grader import golden as golden_mod
-    from grader.resources import data_dir
+    from grader.assignment import golden as golden_mod
+    from grader.core.resources import data_dir
 
     out = args.out or data_dir("golden")
     g = golden_mod.build(out, seed=args.seed)

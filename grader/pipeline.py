@@ -14,25 +14,25 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from grader import golden as golden_mod
-from grader.config import GradingConfig
-from grader.dispatch import RawOutcome, run_exercises
-from grader.errors import InvalidNotebookError
-from grader.execute import ExecutionLog, execute_notebook
-from grader.extract import Extracted, extract
-from grader.judge import judge_exercise
-from grader.load import load_notebook
-from grader.models import ExerciseResult, GradeResult, Status
-from grader.resources import version
-from grader.sandbox import job as sandbox_job
-from grader.sandbox import select_sandbox
-from grader.spec import EXERCISES
+from grader.assignment import golden as golden_mod
+from grader.assignment.spec import EXERCISES
+from grader.core.config import GradingConfig
+from grader.core.errors import InvalidNotebookError
+from grader.core.models import ExerciseResult, GradeResult, Status
+from grader.core.resources import version
+from grader.judge.checks import judge_exercise
+from grader.judge.dispatch import RawOutcome, run_exercises
+from grader.sandbox.select import job as sandbox_job
+from grader.sandbox.select import select_sandbox
+from grader.stages.execute import ExecutionLog, execute_notebook
+from grader.stages.extract import Extracted, extract
+from grader.stages.load import load_notebook
 
 
 @functools.lru_cache(maxsize=8)
 def _catalogue(golden_path: Path) -> Any:
     try:
-        from grader.diagnose import load_catalogue
+        from grader.judge.diagnose import load_catalogue
     except ImportError:
         return None
     return load_catalogue(golden_path)

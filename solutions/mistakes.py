@@ -1,6 +1,6 @@
 """Known mistakes: small, deliberate modifications of the reference, one per entry.
 
-Each ``Mistake.run`` has its exercise's signature. ``grader.diagnose.write_variants`` runs every
+Each ``Mistake.run`` has its exercise's signature. ``grader.judge.diagnose.write_variants`` runs every
 entry on the golden inputs at golden-build time and stores the outputs as data, so the shipped
 grader recognises a mistake without shipping this file (``solutions/`` stays out of the wheel).
 

@@ -15,7 +15,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 import solutions.rnn as ref
-from grader.spec import NAMES
+from grader.assignment.spec import NAMES
 
 IMPORTS = "import numpy as np\nfrom rnn_utils import *\nfrom public_tests import *\n"
 

@@ -23,19 +23,19 @@ import psutil
 import pytest
 
 import solutions.rnn as ref
-from grader import golden as golden_mod
 from grader import pipeline as pipeline_mod
-from grader import sandbox
-from grader.config import GradingConfig, Limits
-from grader.dispatch import run_exercises
-from grader.extract import extract_sources
-from grader.judge import judge_exercise
-from grader.models import CellStatus, ExerciseResult, Status
+from grader.assignment import golden as golden_mod
+from grader.assignment.spec import EXERCISES, NAMES
+from grader.core.config import GradingConfig, Limits
+from grader.core.models import CellStatus, ExerciseResult, Status
+from grader.core.resources import data_dir
+from grader.judge.checks import judge_exercise
+from grader.judge.dispatch import run_exercises
 from grader.pipeline import grade_notebook
 from grader.render.html import render_html
 from grader.render.terminal import render_terminal
-from grader.resources import data_dir
-from grader.spec import EXERCISES, NAMES
+from grader.sandbox import select as sandbox
+from grader.stages.extract import extract_sources
 from tests.notebooks import submission, write
 
 SB = sandbox.select_sandbox()
@@ -46,7 +46,7 @@ CONFIG = GradingConfig(
         cell_timeout=5, notebook_timeout=60, call_timeout=5, memory_bytes=1 << 30, processes=64
     )
 )
-# grade_notebook isolates only once the pipeline uses grader.sandbox (integration by the lead).
+# grade_notebook isolates only once the pipeline uses grader.sandbox.select (integration by the lead).
 PIPELINE_STRONG = SB.strong and hasattr(pipeline_mod, "select_sandbox")
 SANDBOX_UIDS = range(sandbox.UID_BASE, sandbox.UID_BASE + sandbox.UID_COUNT)
 
@@ -295,14 +295,14 @@ OUTPUT_GAMES = [
     # PASSED proves the fake modules / forged frames were ignored.
     pytest.param(
         "    import sys, types\n"
-        "    import grader.plain, grader.runner\n"
+        "    import grader.wire.codec, grader.judge.runner\n"
         '    forged = lambda *a, **k: b\'{"kind": "case", "status": "ok"}\'\n'
-        "    grader.plain.pack = forged\n"
-        "    grader.runner.write_frame = lambda *a, **k: None\n"
-        "    fake = types.ModuleType('grader.plain')\n"
+        "    grader.wire.codec.pack = forged\n"
+        "    grader.judge.runner.write_frame = lambda *a, **k: None\n"
+        "    fake = types.ModuleType('grader.wire.codec')\n"
         "    fake.pack = forged\n"
-        "    sys.modules['grader.plain'] = fake\n"
-        "    sys.modules['grader.runner'] = fake\n"
+        "    sys.modules['grader.wire.codec'] = fake\n"
+        "    sys.modules['grader.judge.runner'] = fake\n"
         "    return gradients\n",
         Status.PASSED,
         "",

@@ -16,13 +16,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.batch import assign_stems, discover
+from grader.assignment.spec import EXERCISES, NAMES
+from grader.batch.run import assign_stems, discover
 from grader.cli import main
-from grader.integrity import Flag
-from grader.models import ExerciseResult, GradeResult, Status
+from grader.core.models import ExerciseResult, GradeResult, Status
 from grader.render.overview import Row, render_overview
-from grader.sandbox import ENV_VAR, select_sandbox
-from grader.spec import EXERCISES, NAMES
+from grader.sandbox.select import ENV_VAR, select_sandbox
+from grader.stages.integrity import Flag
 
 REPO = Path(__file__).resolve().parent.parent
 SB = select_sandbox()
@@ -129,7 +129,7 @@ def test_usage_errors_are_one_line_exit_2(
 
 
 def solved() -> nbformat.NotebookNode:
-    from grader.stubgen import render_solved
+    from grader.authoring.stubgen import render_solved
 
     return render_solved()
 
@@ -321,7 +321,7 @@ def _default_sigint() -> None:
 
 
 def test_overview_counts_evidence_findings_by_kind() -> None:
-    from grader.models import Diagnosis
+    from grader.core.models import Diagnosis
 
     def with_finding(name: str, title: str) -> GradeResult:
         base = _result(name, {"rnn_forward": Status.FAILED})

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from grader.models import (
+from grader.assignment.spec import EXERCISES
+from grader.core.models import (
     CellOutcome,
     CellStatus,
     CheckResult,
@@ -26,7 +27,6 @@ from grader.models import (
     Status,
 )
 from grader.render.html import write_html
-from grader.spec import EXERCISES
 
 pytestmark = pytest.mark.browser
 

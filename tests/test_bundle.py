@@ -14,7 +14,7 @@ import jsonschema
 import nbformat
 import pytest
 
-from grader.bundle import build_bundle
+from grader.authoring.bundle import build_bundle
 from grader.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
@@ -106,7 +106,7 @@ def test_run_autograder_always_leaves_results(
 
 @pytest.mark.slow
 def test_run_autograder_grades_the_submission(source: Path, tmp_path: Path) -> None:
-    from grader.stubgen import render_solved
+    from grader.authoring.stubgen import render_solved
 
     sub = tmp_path / "submission"
     (sub / ".ipynb_checkpoints").mkdir(parents=True)

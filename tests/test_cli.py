@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from grader.assignment.spec import NAMES
 from grader.cli import main
-from grader.spec import NAMES
 
 BAD_FILES = [
     pytest.param(b"", "is empty", id="empty"),
@@ -72,7 +72,7 @@ def test_directory_points_to_batch(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_bom_prefixed_notebook_is_read(tmp_path: Path) -> None:
-    from grader.load import load_notebook
+    from grader.stages.load import load_notebook
 
     nb = tmp_path / "bom.ipynb"
     nb.write_bytes(b"\xef\xbb\xbf" + json.dumps({
@@ -86,7 +86,7 @@ def test_bom_prefixed_notebook_is_read(tmp_path: Path) -> None:
 
 
 def test_nbformat_3_is_read(tmp_path: Path) -> None:
-    from grader.load import load_notebook
+    from grader.stages.load import load_notebook
 
     nb = tmp_path / "v3.ipynb"
     nb.write_text(json.dumps({"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [
@@ -135,7 +135,7 @@ def test_json_result_follows_the_contract(tmp_path: Path) -> None:
 def _solved(path: Path) -> Path:
     import nbformat
 
-    from grader.stubgen import render_solved
+    from grader.authoring.stubgen import render_solved
 
     nbformat.write(render_solved(), str(path))
     return path
@@ -249,8 +249,7 @@ def test_timeout_and_call_timeout_take_effect(
 def test_private_golden_build_then_grade_with_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from grader import golden as golden_mod
-
+    from grader.assignment import golden as golden_mod
     private = tmp_path / "private-golden"
     assert main(["golden", "build", "--seed", "8675309", "--out", str(private)]) == 0
     built = golden_mod.load(private)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.resources import compat_dir
+from grader.core.resources import compat_dir
 from solutions import rnn
 
 Fn = Callable[..., Any]

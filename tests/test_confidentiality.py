@@ -4,7 +4,7 @@ One batch mixes a notebook that walks the whole file system (from a top-level ce
 an exercise function, which runs in the judge's sandbox) with honest classmates. The class folder
 lies outside every temporary directory and is world-readable, so only the view keeps it out: a
 separate uid, or a deny-list of known places, would not. Every readable regular file the walker
-finds must lie under the allow-list of ``grader.view`` (the system's libraries and commands, the
+finds must lie under the allow-list of ``grader.sandbox.view`` (the system's libraries and commands, the
 interpreter, the job's own directories, private tmpfs), and no classmate's text may appear in any
 report or log.
 """
@@ -20,9 +20,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import sandbox, view
+from grader.authoring.stubgen import render_solved
 from grader.cli import main
-from grader.stubgen import render_solved
+from grader.sandbox import select as sandbox
+from grader.sandbox import view
 
 pytestmark = [
     pytest.mark.slow,

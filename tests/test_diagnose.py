@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 
 import solutions
-from grader import diagnose, golden, plain
-from grader.errors import GoldenError
-from grader.models import ErrorInfo
+from grader.assignment import golden
+from grader.core.errors import GoldenError
+from grader.core.models import ErrorInfo
+from grader.judge import diagnose
+from grader.wire import codec as plain
 from solutions.mistakes import MISTAKES, Mistake
 
 RTOL, ATOL = golden.DEFAULT_RTOL, golden.DEFAULT_ATOL
@@ -293,9 +295,9 @@ def test_two_unrelated_mistakes_get_no_hint(
 # Evidence: probes, per-step comparison and the source, beyond the catalogue.
 # Each kind fires on its mistake and stays silent on correct code in several styles.
 
-from grader.extract import extract_sources  # noqa: E402
-from grader.resources import compat_dir  # noqa: E402
-from grader.spec import BY_NAME, NAMES  # noqa: E402
+from grader.assignment.spec import BY_NAME, NAMES  # noqa: E402
+from grader.core.resources import compat_dir  # noqa: E402
+from grader.stages.extract import extract_sources  # noqa: E402
 from tests.notebooks import IMPORTS, function_sources, mutate  # noqa: E402
 from tests.test_pipeline import STYLES  # noqa: E402
 

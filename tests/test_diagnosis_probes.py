@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.config import GradingConfig, Limits
-from grader.models import GradeResult, Status
+from grader.core.config import GradingConfig, Limits
+from grader.core.models import GradeResult, Status
 from grader.pipeline import grade_notebook
 from grader.render.check import render_check_text
 from grader.render.gradescope import render_gradescope

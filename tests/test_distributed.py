@@ -11,8 +11,8 @@ from typing import Any
 import nbformat
 import pytest
 
-from grader.batch import run_batch
-from grader.errors import UsageError
+from grader.batch.run import run_batch
+from grader.core.errors import UsageError
 
 
 def _strip_timing(obj: Any) -> Any:
@@ -38,7 +38,7 @@ def _outputs(out: Path) -> dict[str, Any]:
 
 def test_unreachable_scheduler_is_a_usage_error(tmp_path: Path) -> None:
     pytest.importorskip("distributed")
-    from grader.distributed import run_dask
+    from grader.batch.distributed import run_dask
 
     with pytest.raises(UsageError, match="cannot connect"):
         run_dask([], address="tcp://127.0.0.1:9", config=None,  # type: ignore[arg-type]
@@ -49,7 +49,7 @@ def test_unreachable_scheduler_is_a_usage_error(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_cluster_results_equal_local_results(tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
-    from grader.stubgen import render_solved
+    from grader.authoring.stubgen import render_solved
 
     src = tmp_path / "in"
     (src / "sub").mkdir(parents=True)
@@ -92,8 +92,8 @@ def test_worker_killed_repeatedly_becomes_an_invalid_row(
     distributed = pytest.importorskip("distributed")
     import dask
 
-    from grader.sandbox import ENV_VAR
-    from grader.stubgen import render_solved
+    from grader.authoring.stubgen import render_solved
+    from grader.sandbox.select import ENV_VAR
 
     monkeypatch.setenv(ENV_VAR, "basic")  # inherited by the cluster's worker processes
     src = tmp_path / "in"

@@ -1,4 +1,4 @@
-"""grader.execute: running a notebook for the record, bounded in time, memory and output.
+"""grader.stages.execute: running a notebook for the record, bounded in time, memory and output.
 
 Unit tests cover the pure helpers; tests marked ``slow`` start real ipykernel kernels (about one
 second each) with short limits.
@@ -15,9 +15,11 @@ import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from grader.config import Limits
-from grader.errors import InfrastructureError
-from grader.execute import (
+from grader.core.config import Limits
+from grader.core.errors import InfrastructureError
+from grader.core.models import CellStatus
+from grader.core.resources import compat_dir
+from grader.stages.execute import (
     EXCERPT_CHARS,
     RUNTIME_DIR,
     ExecutionLog,
@@ -29,8 +31,6 @@ from grader.execute import (
     execute_notebook,
     prepare_workdir,
 )
-from grader.models import CellStatus
-from grader.resources import compat_dir
 
 #: A real Colab submission (first four exercises solved), vendored: CI needs nothing outside the repo.
 COLAB = Path(__file__).resolve().parent / "data" / "colab_submission.ipynb"

@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import solutions
-from grader.extract import Chunk, Extracted, extract, extract_sources
-from grader.resources import compat_dir
-from grader.spec import NAMES
+from grader.assignment.spec import NAMES
+from grader.core.resources import compat_dir
+from grader.stages.extract import Chunk, Extracted, extract, extract_sources
 
 #: A real Colab submission (first four exercises solved), vendored: CI needs nothing outside the repo.
 COLAB = Path(__file__).resolve().parent / "data" / "colab_submission.ipynb"

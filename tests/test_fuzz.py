@@ -19,10 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grader.errors import InvalidNotebookError
-from grader.extract import extract
-from grader.load import parse_notebook
-from grader.spec import NAMES
+from grader.assignment.spec import NAMES
+from grader.core.errors import InvalidNotebookError
+from grader.stages.extract import extract
+from grader.stages.load import parse_notebook
 from tests.notebooks import submission
 
 BASE = nbformat.writes(submission()).encode()

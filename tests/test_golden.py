@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import golden
-from grader.errors import GoldenError
-from grader.spec import NAMES
+from grader.assignment import golden
+from grader.assignment.spec import NAMES
+from grader.core.errors import GoldenError
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -103,7 +103,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
 
 @pytest.fixture(scope="session")
 def solved(installed: Installed) -> Path:
-    from grader.stubgen import render_solved  # the test process builds the input, from the checkout
+    from grader.authoring.stubgen import (
+        render_solved,  # the test process builds the input, from the checkout
+    )
 
     path = installed.work / "solved.ipynb"
     nbformat.write(render_solved(), str(path))

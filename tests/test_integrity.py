@@ -5,7 +5,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from grader.integrity import Fingerprint, find_groups, fingerprint, notebook_fingerprints
+from grader.stages.integrity import Fingerprint, find_groups, fingerprint, notebook_fingerprints
 
 ORIGINAL = '''
 def rnn_cell_forward(xt, a_prev, parameters):

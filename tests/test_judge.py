@@ -13,15 +13,15 @@ import psutil
 import pytest
 
 import solutions.rnn as ref
-from grader import golden as golden_mod
-from grader.config import Limits
-from grader.dispatch import basic_launcher, run_exercises
-from grader.extract import extract_sources
-from grader.judge import judge_exercise
-from grader.limits import child_env
-from grader.models import ExerciseResult, Status
-from grader.resources import compat_dir
-from grader.spec import BY_NAME, EXERCISES, NAMES
+from grader.assignment import golden as golden_mod
+from grader.assignment.spec import BY_NAME, EXERCISES, NAMES
+from grader.core.config import Limits
+from grader.core.models import ExerciseResult, Status
+from grader.core.resources import compat_dir
+from grader.judge.checks import judge_exercise
+from grader.judge.dispatch import basic_launcher, run_exercises
+from grader.sandbox.limits import child_env
+from grader.stages.extract import extract_sources
 
 REFERENCE = inspect.getsource(ref)
 LIMITS = Limits(call_timeout=3.0, memory_bytes=1 << 30)

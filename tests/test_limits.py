@@ -1,4 +1,4 @@
-"""grader.limits: a clean environment, rlimits through preexec_fn, killing a process tree."""
+"""grader.sandbox.limits: a clean environment, rlimits through preexec_fn, killing a process tree."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import psutil
 
-from grader.config import Limits
-from grader.limits import child_env, kill_process_tree, make_preexec
+from grader.core.config import Limits
+from grader.sandbox.limits import child_env, kill_process_tree, make_preexec
 
 #: Prints what the child sees: its limits, session and environment.
 _PROBE = """

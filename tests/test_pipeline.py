@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from grader import sandbox
-from grader.config import GradingConfig, Limits
-from grader.models import CellStatus, GradeResult, Status
+from grader.assignment.spec import NAMES
+from grader.core.config import GradingConfig, Limits
+from grader.core.models import CellStatus, GradeResult, Status
 from grader.pipeline import grade_notebook
-from grader.spec import NAMES
+from grader.sandbox import select as sandbox
 from tests.notebooks import function_sources, mutate, submission, write
 
 pytestmark = pytest.mark.slow
@@ -137,7 +137,7 @@ def test_solved_stub_notebook_gets_full_marks(
 ) -> None:
     """At each level: as root every other pipeline test runs at the strong level, while students
     on their laptops get the basic one."""
-    from grader.stubgen import render_solved
+    from grader.authoring.stubgen import render_solved
 
     monkeypatch.setenv(sandbox.ENV_VAR, level)
     result = grade(render_solved(), tmp_path)

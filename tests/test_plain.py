@@ -8,7 +8,7 @@ import struct
 import numpy as np
 import pytest
 
-from grader import plain
+from grader.wire import codec as plain
 
 
 def test_round_trip_nested_values() -> None:
@@ -122,7 +122,7 @@ def test_size_cap_is_checked_before_parsing() -> None:
 
 
 def test_encode_ignores_patched_builtins_and_numpy() -> None:
-    """In the sandbox, student code runs after grader.plain is imported: patches must not matter."""
+    """In the sandbox, student code runs after grader.wire.codec is imported: patches must not matter."""
     import subprocess
     import sys
 

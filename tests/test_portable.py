@@ -1,4 +1,4 @@
-"""The portable level (``grader.portable``) on Linux: the paths Windows and macOS take.
+"""The portable level (``grader.sandbox.portable``) on Linux: the paths Windows and macOS take.
 
 The level is chosen by capability, so Linux runs all of it: with ``RNN_GRADER_SANDBOX=portable``
 (judge and pipeline rounds below, reusing the hostile cases of test_judge, test_adversarial and
@@ -27,17 +27,19 @@ import nbformat
 import psutil
 import pytest
 
-from grader import golden as golden_mod
-from grader import plain, portable, sandbox
-from grader.config import GradingConfig, Limits
-from grader.dispatch import PortableLauncher, _request, _ThreadFrameReader, run_exercises
-from grader.extract import extract_sources
-from grader.judge import judge_exercise
-from grader.limits import child_env, kill_process_tree
-from grader.models import CellStatus, ExerciseResult, GradeResult, Status
+from grader.assignment import golden as golden_mod
+from grader.assignment.spec import EXERCISES, NAMES
+from grader.core.config import GradingConfig, Limits
+from grader.core.models import CellStatus, ExerciseResult, GradeResult, Status
+from grader.judge.checks import judge_exercise
+from grader.judge.dispatch import PortableLauncher, _request, _ThreadFrameReader, run_exercises
 from grader.pipeline import grade_notebook
 from grader.render.terminal import for_stream, render_terminal, to_ascii
-from grader.spec import EXERCISES, NAMES
+from grader.sandbox import portable
+from grader.sandbox import select as sandbox
+from grader.sandbox.limits import child_env, kill_process_tree
+from grader.stages.extract import extract_sources
+from grader.wire import codec as plain
 from tests.notebooks import submission, write
 
 REPO = Path(__file__).resolve().parent.parent
@@ -397,7 +399,7 @@ def _grade(nb: nbformat.NotebookNode, tmp_path: Path) -> GradeResult:
 
 @pytest.mark.slow
 def test_solved_and_stub_notebooks(forced: None, tmp_path: Path) -> None:
-    from grader.stubgen import render_solved
+    from grader.authoring.stubgen import render_solved
 
     solved = _grade(render_solved(), tmp_path)
     assert solved.score == 100, {e.name: e.reason for e in solved.exercises if e.reason}
@@ -619,7 +621,7 @@ def test_no_grader_module_needs_a_posix_module_to_import(tmp_path: Path) -> None
 def test_grade_on_simulated_windows(tmp_path: Path) -> None:
     """``grade`` picks the portable level by itself and grades the stub (exit 1, on a console
     that is not UTF-8) and a solved notebook in a folder with spaces (exit 0)."""
-    from grader.stubgen import render_solved
+    from grader.authoring.stubgen import render_solved
 
     report = tmp_path / "attempts.json"
     env = _simulated_env(tmp_path, report)
@@ -643,7 +645,7 @@ def test_grade_on_simulated_windows(tmp_path: Path) -> None:
     assert set(portable.GAPS) <= set(result["sandbox_missing"])
     assert (folder / "rnn step by step.report.html").exists()
     # The only POSIX import grader attempted was the capability check itself.
-    assert {importer for _, importer in _attempts(report)} == {"grader.portable"}
+    assert {importer for _, importer in _attempts(report)} == {"grader.sandbox.portable"}
 
     run = _simulated(main, str(solved), "--json", str(folder / "solved.json"),
                      env=env, cwd=folder)  # fmt: skip
@@ -666,7 +668,7 @@ def test_runner_in_spawn_mode_on_simulated_windows(
     cases = {n: golden.for_exercise(n) for n in names}
     request = _request(names, extracted, cases, LIMITS, REPO / "grader" / "compat", "spawn")
     report = tmp_path / "attempts.json"
-    code = "import runpy\nrunpy.run_module('grader.runner', run_name='__main__')\n"
+    code = "import runpy\nrunpy.run_module('grader.judge.runner', run_name='__main__')\n"
     proc = _simulated(code, env=_simulated_env(tmp_path, report), input=request)
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     assert _attempts(report) == []

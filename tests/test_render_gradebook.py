@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.models import ExerciseResult, GradeResult, Status
+from grader.assignment.spec import EXERCISES, NAMES
+from grader.core.models import ExerciseResult, GradeResult, Status
 from grader.render.gradebook import neutralise, render_gradebook, write_gradebook
 from grader.render.markdown import render_markdown
-from grader.spec import EXERCISES, NAMES
 
 
 def graded(name: str, lost: dict[str, str] | None = None) -> GradeResult:

@@ -8,9 +8,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from grader.models import CheckResult, ExerciseResult, GradeResult, Status
+from grader.assignment.spec import EXERCISES
+from grader.core.models import CheckResult, ExerciseResult, GradeResult, Status
 from grader.render.gradescope import render_gradescope, write_gradescope
-from grader.spec import EXERCISES
 
 # Gradescope's documented results format (specs/#output-format), as a JSON schema.
 SCHEMA = {

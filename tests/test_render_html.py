@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.models import (
+from grader.assignment.spec import EXERCISES
+from grader.core.models import (
     CellOutcome,
     CellStatus,
     CheckResult,
@@ -21,7 +22,6 @@ from grader.models import (
 )
 from grader.render.html import MAX_CELL_OUTPUT, render_html, write_html
 from grader.render.text import explain_shape
-from grader.spec import EXERCISES
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 

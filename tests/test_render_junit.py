@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import xmlschema
 
-from grader.models import CheckResult, ErrorInfo, ExerciseResult, GradeResult, Status
+from grader.assignment.spec import EXERCISES
+from grader.core.models import CheckResult, ErrorInfo, ExerciseResult, GradeResult, Status
 from grader.render.junit import render_junit, write_junit
-from grader.spec import EXERCISES
 
 # The Jenkins/Ant JUnit schema (junit-10.xsd), reduced to what CI tools read.
 JUNIT_XSD = """<?xml version="1.0" encoding="UTF-8"?>

@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from grader.models import Diagnosis, ExerciseResult, GradeResult, Status
+from grader.assignment.spec import EXERCISES
+from grader.core.models import Diagnosis, ExerciseResult, GradeResult, Status
 from grader.render.terminal import render_terminal, use_color
 from grader.render.text import one_line, strip_controls
-from grader.spec import EXERCISES
 
 
 def result(**changes: ExerciseResult) -> GradeResult:

@@ -24,7 +24,7 @@ import nbformat
 import psutil
 import pytest
 
-from grader.stubgen import render_solved
+from grader.authoring.stubgen import render_solved
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""grader.sandbox: level selection, job layout, and — when this machine allows it — the strong
+"""grader.sandbox.select: level selection, job layout, and — when this machine allows it — the strong
 sandbox's isolation, checked from inside with real sandboxed processes and kernels."""
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import nbformat
 import psutil
 import pytest
 
-from grader import sandbox
-from grader.config import Limits
-from grader.execute import execute_notebook
-from grader.models import CellStatus
-from grader.resources import data_dir
-from grader.view import interpreter_paths
+from grader.core.config import Limits
+from grader.core.models import CellStatus
+from grader.core.resources import data_dir
+from grader.sandbox import select as sandbox
+from grader.sandbox.view import interpreter_paths
+from grader.stages.execute import execute_notebook
 
 
 def _needed() -> list[Path]:
@@ -50,7 +50,7 @@ def test_env_var_strong_is_an_error_when_unavailable(monkeypatch: pytest.MonkeyP
 
 @pytest.mark.parametrize("value", ["stronk", "none", "off", "portable-ish", "basic\nstrong"])
 def test_unknown_env_value_is_a_usage_error(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
-    from grader.errors import ExitCode, GraderError
+    from grader.core.errors import ExitCode, GraderError
 
     monkeypatch.setenv(sandbox.ENV_VAR, value)
     with pytest.raises(GraderError) as info:
@@ -207,8 +207,8 @@ def test_sandboxed_process_is_isolated_from_the_inside() -> None:
 def test_uids_are_never_shared_between_grader_processes() -> None:
     other = textwrap.dedent(
         """
-        from grader import sandbox
-        from grader.config import Limits
+        from grader.sandbox import select as sandbox
+        from grader.core.config import Limits
         with sandbox.job(sandbox.select_sandbox(), Limits()) as j:
             print(j.kernel_uid, j.judge_uid)
         """
@@ -313,9 +313,9 @@ def test_kernel_interrupt_still_works_inside_the_namespace() -> None:
 
 @pytest.mark.slow
 def test_canary_passes_and_the_wheel_canary_needs_no_reference(tmp_path: Path) -> None:
-    from grader import canary
-    from grader import golden as golden_mod
-    from grader.config import GradingConfig
+    from grader.assignment import golden as golden_mod
+    from grader.batch import canary
+    from grader.core.config import GradingConfig
     from grader.pipeline import grade_notebook
 
     golden = golden_mod.default()
@@ -331,10 +331,10 @@ def test_canary_passes_and_the_wheel_canary_needs_no_reference(tmp_path: Path) -
 
 @pytest.mark.slow
 def test_canary_with_limits_too_low_stops_the_batch() -> None:
-    from grader import canary
-    from grader import golden as golden_mod
-    from grader.config import GradingConfig
-    from grader.errors import InfrastructureError
+    from grader.assignment import golden as golden_mod
+    from grader.batch import canary
+    from grader.core.config import GradingConfig
+    from grader.core.errors import InfrastructureError
 
     config = GradingConfig(limits=Limits(call_timeout=0.001, cell_timeout=20))
     with pytest.raises(InfrastructureError, match=r"^canary failed: .* scored") as info:

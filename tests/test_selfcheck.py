@@ -12,13 +12,13 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from grader import selfcheck
-from grader.checker import with_callees
-from grader.config import GradingConfig, Limits
-from grader.execute import prepare_workdir
+from grader.assignment.spec import NAMES
+from grader.authoring.stubgen import render_solved
+from grader.core.config import GradingConfig, Limits
 from grader.pipeline import grade_notebook
-from grader.spec import NAMES
-from grader.stubgen import render_solved
+from grader.stages.execute import prepare_workdir
+from grader.student import check as selfcheck
+from grader.student.server import with_callees
 from tests.notebooks import function_sources, mutate, write
 
 SRC = function_sources()
@@ -139,7 +139,7 @@ def test_outside_a_notebook_and_inside_the_grader_check_only_explains(
 def test_the_stub_falls_back_to_the_public_tests_without_the_grader(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from grader.stubgen import render_stub
+    from grader.authoring.stubgen import render_stub
 
     setup = render_stub().cells[1].source
     fallback = setup[setup.index("try:") :]  # the part that imports grader.check
@@ -155,9 +155,9 @@ def test_callees_are_judged_with_the_exercise() -> None:
 
 
 def test_an_unknown_exercise_is_one_clear_error() -> None:
-    from grader import golden
-    from grader.checker import check_sources
-    from grader.errors import GraderError
+    from grader.assignment import golden
+    from grader.core.errors import GraderError
+    from grader.student.server import check_sources
 
     with pytest.raises(GraderError, match="no exercise named 'rnn_fwd'; the exercises are"):
         check_sources([], ["rnn_fwd"], golden=golden.default(), config=GradingConfig(Limits()))

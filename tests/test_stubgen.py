@@ -12,9 +12,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from grader import stubgen
-from grader.resources import compat_dir
-from grader.spec import BY_NAME, NAMES
+from grader.assignment.spec import BY_NAME, NAMES
+from grader.authoring import stubgen
+from grader.core.resources import compat_dir
 
 REBUILD = "stale: run `grade stub build` and commit exercises/"
 
@@ -138,7 +138,7 @@ def test_solved_functions_are_the_reference(solved: nbformat.NotebookNode) -> No
     """Every solved function, on every golden case, returns exactly what the reference does."""
     import copy
 
-    from grader import golden as golden_mod
+    from grader.assignment import golden as golden_mod
     from solutions import rnn
 
     sys.path.insert(0, str(compat_dir()))

@@ -16,8 +16,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.stubgen import render_solved, render_stub
-from grader.watch import watch
+from grader.authoring.stubgen import render_solved, render_stub
+from grader.student.watch import watch
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from grader.models import Diagnosis, ExerciseResult, Status
+from grader.core.models import Diagnosis, ExerciseResult, Status
 from grader.render.text import strip_controls
 
 #: how many exercises "What to fix first" lists

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from grader.models import ExerciseResult, Status
+from grader.core.models import ExerciseResult, Status
 from grader.render.advice import advice
 from grader.render.text import one_line
 

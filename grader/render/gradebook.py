@@ -14,9 +14,9 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
-from grader.cache import atomic_write
-from grader.models import GradeResult, Status
-from grader.spec import NAMES
+from grader.assignment.spec import NAMES
+from grader.batch.cache import atomic_write
+from grader.core.models import GradeResult, Status
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _MAX_REASON = 300

@@ -15,8 +15,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from grader.cache import atomic_write
-from grader.models import CheckResult, ExerciseResult, GradeResult, Status
+from grader.batch.cache import atomic_write
+from grader.core.models import CheckResult, ExerciseResult, GradeResult, Status
 from grader.render.advice import advice_lines
 
 _MAX_OUTPUT = 8_000  # per test: Gradescope truncates long outputs badly

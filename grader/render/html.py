@@ -19,7 +19,14 @@ from typing import Any
 
 import jinja2
 
-from grader.models import CellOutcome, CheckResult, ExerciseResult, GradeResult, Mismatch, Status
+from grader.core.models import (
+    CellOutcome,
+    CheckResult,
+    ExerciseResult,
+    GradeResult,
+    Mismatch,
+    Status,
+)
 from grader.render.advice import Advice, advice, fix_first, not_listed
 from grader.render.text import explain_shape, fmt_shape, strip_controls, truncate
 
@@ -52,7 +59,7 @@ ERROR_HEADLINE = {
 
 
 def _case_labels() -> dict[str, str]:
-    from grader.golden import HIDDEN
+    from grader.assignment.golden import HIDDEN
 
     labels = {cid: label for cid, label, _dims, _scale in HIDDEN}
     labels["public"] = "the notebook's worked example"
@@ -240,7 +247,7 @@ def _clean_filter(text: object, limit: int = MAX_MESSAGE) -> str:
 
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
-    from grader.resources import data_dir
+    from grader.core.resources import data_dir
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(data_dir("templates"))),

@@ -19,8 +19,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
-from grader.cache import atomic_write
-from grader.models import ExerciseResult, GradeResult, Status
+from grader.batch.cache import atomic_write
+from grader.core.models import ExerciseResult, GradeResult, Status
 from grader.render.advice import advice_lines
 
 _ILLEGAL_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

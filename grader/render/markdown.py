@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from grader.models import GradeResult, Status
+from grader.assignment.spec import NAMES
+from grader.core.models import GradeResult, Status
 from grader.render.gradebook import reason
-from grader.spec import NAMES
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
 _ICON = {

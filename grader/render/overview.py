@@ -16,12 +16,12 @@ from typing import Any
 
 import jinja2
 
-from grader.cache import atomic_write
-from grader.integrity import Flag
-from grader.models import Diagnosis, GradeResult, Status
+from grader.assignment.spec import NAMES
+from grader.batch.cache import atomic_write
+from grader.core.models import Diagnosis, GradeResult, Status
+from grader.core.resources import data_dir, version
 from grader.render.gradebook import reason
-from grader.resources import data_dir, version
-from grader.spec import NAMES
+from grader.stages.integrity import Flag
 
 TEMPLATE = "overview.html.j2"
 BINS = 10

@@ -16,7 +16,7 @@ import sys
 import unicodedata
 from typing import TextIO
 
-from grader.models import GradeResult, Status
+from grader.core.models import GradeResult, Status
 from grader.render.advice import fix_first, not_listed
 from grader.render.text import one_line
 

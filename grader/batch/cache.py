@@ -1,0 +1,96 @@
+"""Resumable result cache for ``grade batch`` and atomic file writes.
+
+A cached result is valid only for the exact notebook bytes, golden set, grading config and grader
+version that produced it, so all four go into the key: edit a notebook, rebuild the golden data,
+change a limit or upgrade the grader, and the notebook is graded again.
+
+Entries are content-addressed (``<root>/<key>.json.gz``): a renamed or moved notebook with the same
+bytes is not regraded. Every write goes to a temp file in the same directory, then ``os.replace``,
+so an interrupted batch leaves either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import gzip
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from grader.core.config import GradingConfig
+from grader.core.models import GradeResult
+
+#: bump when the cache layout or the meaning of a key changes
+CACHE_FORMAT = 1
+
+
+def atomic_write(path: Path, data: str | bytes, *, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` so readers never see a partial file (temp + fsync + replace)."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        # KeyboardInterrupt included: never leave temp files behind in the output directory.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def config_fingerprint(config: GradingConfig) -> str:
+    """A stable digest of everything in the config that can change a grade."""
+    blob = json.dumps(dataclasses.asdict(config), sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def cache_key(notebook: bytes, *, golden_id: str, config: GradingConfig, version: str) -> str:
+    """Key of one grading: notebook content, golden set, config and grader version."""
+    h = hashlib.sha256()
+    for part in (
+        f"rnn-grader-cache/{CACHE_FORMAT}",
+        version,
+        golden_id,
+        config_fingerprint(config),
+    ):
+        h.update(part.encode())
+        h.update(b"\0")
+    h.update(hashlib.sha256(notebook).digest())
+    return h.hexdigest()
+
+
+class ResultCache:
+    """Content-addressed store of ``GradeResult.to_dict()`` documents."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        if not key.isalnum():  # keys are hex digests; refuse anything that could escape root
+            raise ValueError(f"bad cache key {key!r}")
+        return self.root / f"{key}.json.gz"
+
+    def get(self, key: str) -> GradeResult | None:
+        """The cached result, or None when absent or unreadable (then it is simply regraded)."""
+        try:
+            data: Any = json.loads(gzip.decompress(self._path(key).read_bytes()))
+            return GradeResult.from_dict(data["result"])
+        except (OSError, EOFError, ValueError, KeyError, TypeError):
+            return None
+
+    def put(self, key: str, result: GradeResult) -> None:
+        doc = {"format": CACHE_FORMAT, "key": key, "result": result.to_dict()}
+        # gzip: results repeat their messages a lot (~10x smaller), and this is a second copy.
+        atomic_write(self._path(key), gzip.compress(json.dumps(doc).encode(), mtime=0))
+
+    def __contains__(self, key: str) -> bool:
+        return self.get(key) is not None
