@@ -82,7 +82,7 @@ def main() -> None:
 
         def timed(label: str, **kw: object) -> None:
             t0 = time.perf_counter()
-            report = run_batch(src, Path(tmp) / label, config=config, progress=False,
+            report = run_batch(src, Path(tmp) / label, config=config,
                                **kw)  # type: ignore[arg-type]  # fmt: skip
             runs[label] = time.perf_counter() - t0
             invalid = sum(r.status != "graded" for _, r in report.rows)

@@ -23,7 +23,7 @@ import nbformat
 from nbclient import NotebookClient
 
 from grader.authoring.stubgen import render_solved
-from grader.stages.execute import prepare_workdir
+from grader.sandbox.workdir import prepare_workdir
 
 TIMING = """\
 import json, statistics, time, grader

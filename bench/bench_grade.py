@@ -2,7 +2,7 @@
 
     python bench/bench_grade.py [--repeat 5] [--levels basic,portable] [NOTEBOOK ...]
 
-Without arguments it uses the shipped stub (exercises/rnn_step_by_step.ipynb) and the solved
+Without arguments it uses the shipped stub (exercises/rnn/rnn_step_by_step.ipynb) and the solved
 notebook generated from the reference. Each round runs the floor and the grader back to back on the
 same machine state; the report gives medians and the ratio grade/floor (target: <= 1.5).
 
@@ -29,16 +29,16 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader.core.resources import compat_dir  # noqa: E402
+from grader.core.resources import default_golden  # noqa: E402
 from grader.pipeline import grade_notebook  # noqa: E402
-from grader.sandbox.select import ENV_VAR  # noqa: E402
+from grader.sandbox.levels import ENV_VAR  # noqa: E402
 
 
 def floor(path: Path) -> float:
     """Default nbclient execution of the notebook next to the course helpers it imports."""
     nb = nbformat.read(str(path), as_version=4)
     with tempfile.TemporaryDirectory() as tmp:
-        for f in compat_dir().glob("*.py"):
+        for f in (default_golden() / "helpers").glob("*.py"):
             shutil.copy(f, tmp)
         start = time.perf_counter()
         NotebookClient(
@@ -91,7 +91,7 @@ def main() -> int:
 
             solved = Path(tmp) / "solved.ipynb"
             nbformat.write(render_solved(), str(solved))
-            paths = [ROOT / "exercises" / "rnn_step_by_step.ipynb", solved]
+            paths = [ROOT / "exercises" / "rnn" / "rnn_step_by_step.ipynb", solved]
         print(f"{'notebook':32} {'floor s':>8} {'grade s':>8} {'ratio':>6}")
         for path in paths:
             floor(path), graded(path)  # warm the page cache and imports
@@ -109,7 +109,7 @@ def _default_paths(tmp: str) -> list[Path]:
 
     solved = Path(tmp) / "solved.ipynb"
     nbformat.write(render_solved(), str(solved))
-    return [ROOT / "exercises" / "rnn_step_by_step.ipynb", solved]
+    return [ROOT / "exercises" / "rnn" / "rnn_step_by_step.ipynb", solved]
 
 
 def compare_levels(args: argparse.Namespace, levels: list[str]) -> int:

@@ -16,7 +16,7 @@ import sys
 import time
 
 from grader.core.config import Limits
-from grader.sandbox import select as sandbox
+from grader.sandbox import jobs, levels
 
 CODE = "import numpy"
 
@@ -25,7 +25,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=10)
     args = ap.parse_args()
-    level = sandbox.select_sandbox()
+    level = levels.select_sandbox()
     if not level.strong:
         print(f"strong sandbox unavailable here ({', '.join(level.missing)})", file=sys.stderr)
         return 1
@@ -33,7 +33,7 @@ def main() -> int:
     setup, run, bare = [], [], []
     for _ in range(args.repeat):
         t0 = time.perf_counter()
-        with sandbox.job(level, limits) as job:
+        with jobs.job(level, limits) as job:
             t1 = time.perf_counter()
             subprocess.run(
                 [*job.kernel_prefix, sys.executable, "-I", "-c", CODE],

@@ -22,10 +22,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader.assignment.spec import BY_NAME, NAMES  # noqa: E402
 from grader.core.models import ExerciseResult, Status  # noqa: E402
 from grader.pipeline import grade_notebook  # noqa: E402
 from tests.notebooks import function_sources, mutate, submission, write  # noqa: E402
+from tests.shipped import BY_NAME, NAMES  # noqa: E402
 
 RF, RC = "rnn_cell_forward", "rnn_forward"
 LF, LC = "lstm_cell_forward", "lstm_forward"

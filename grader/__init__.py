@@ -9,24 +9,14 @@ Library API (the CLI is a thin layer over it)::
 Inside a notebook (Jupyter, Colab)::
 
     import grader
-    grader.check("rnn_cell_forward")   # or grader.check() for every exercise
+    grader.check("cell_forward")   # one exercise by name, or grader.check() for every exercise
 """
 
 from typing import Any
 
-from grader.core.models import (
-    CellOutcome,
-    CellStatus,
-    CheckResult,
-    Diagnosis,
-    ErrorInfo,
-    ExerciseResult,
-    GradeResult,
-    Mismatch,
-    Status,
-)
-
-__all__ = [
+#: the result models, importable from here; loaded on first use, so that importing a submodule
+#: (the judge's sandboxed runner imports only ``grader.wire``) loads nothing else of the grader
+_MODELS = (
     "CellOutcome",
     "CellStatus",
     "CheckResult",
@@ -36,9 +26,9 @@ __all__ = [
     "GradeResult",
     "Mismatch",
     "Status",
-    "check",
-    "grade_notebook",
-]
+)
+
+__all__ = [*_MODELS, "check", "grade_notebook"]
 
 
 def check(*names: str) -> Any:
@@ -54,4 +44,8 @@ def __getattr__(name: str) -> Any:
         from grader.pipeline import grade_notebook
 
         return grade_notebook
+    if name in _MODELS:
+        from grader.core import models
+
+        return getattr(models, name)
     raise AttributeError(name)

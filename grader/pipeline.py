@@ -12,29 +12,24 @@ import time
 from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 from grader.assignment import golden as golden_mod
-from grader.assignment.spec import EXERCISES
 from grader.core.config import GradingConfig
 from grader.core.errors import InvalidNotebookError
 from grader.core.models import ExerciseResult, GradeResult, Status
 from grader.core.resources import version
 from grader.judge.checks import judge_exercise
+from grader.judge.diagnose import Catalogue, load_catalogue, with_probes
 from grader.judge.dispatch import RawOutcome, run_exercises
-from grader.sandbox.select import job as sandbox_job
-from grader.sandbox.select import select_sandbox
+from grader.sandbox.jobs import job as sandbox_job
+from grader.sandbox.levels import select_sandbox
 from grader.stages.execute import ExecutionLog, execute_notebook
 from grader.stages.extract import Extracted, extract
 from grader.stages.load import load_notebook
 
 
 @functools.lru_cache(maxsize=8)
-def _catalogue(golden_path: Path) -> Any:
-    try:
-        from grader.judge.diagnose import load_catalogue
-    except ImportError:
-        return None
+def _catalogue(golden_path: Path) -> Catalogue:
     return load_catalogue(golden_path)
 
 
@@ -69,7 +64,7 @@ def judge_all(
     catalogue = _catalogue(golden.path)
     verdicts: dict[str, Status] = {}
     exercises: list[ExerciseResult] = []
-    for spec in EXERCISES:
+    for spec in golden.assignment.exercises:
         if names is not None and spec.name not in names:
             continue
         res = judge_exercise(
@@ -77,7 +72,7 @@ def judge_all(
             golden.for_exercise(spec.name),
             extracted[spec.name],
             raws.get(spec.name),
-            points=config.points.get(spec.name, spec.default_points),
+            points=config.points_for(spec.name, spec.points),
             rtol=golden.rtol,
             atol=golden.atol,
             limits=config.limits,
@@ -113,8 +108,8 @@ def grade_notebook(
     limits = config.limits
     sandbox = select_sandbox()
     # The strong sandbox hides every golden directory in use from student code.
-    with sandbox_job(sandbox, limits, golden_dirs=(golden.path,)) as job:
-        extracted = extract(nb)
+    with sandbox_job(sandbox, limits, golden_dirs=(golden.path,), helpers=golden.helpers) as job:
+        extracted = extract(nb, golden.assignment.names)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="execute") as pool:
             log_future = pool.submit(
                 execute_notebook,
@@ -126,7 +121,9 @@ def grade_notebook(
                 owner=job.kernel_uid,
                 guard=job.kernel_guard,
             )
-            cases = {spec.name: golden.for_exercise(spec.name) for spec in EXERCISES}
+            cases = with_probes(
+                golden.assignment, {n: golden.for_exercise(n) for n in golden.assignment.names}
+            )
             raws = run_exercises(extracted, cases, limits, job.judgedir, job.launcher, job.compat)
             log: ExecutionLog = log_future.result()
 

@@ -14,14 +14,14 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-import solutions.rnn as ref
-from grader.assignment.spec import NAMES
+import solutions.rnn.reference as ref
+from tests.shipped import NAMES
 
 IMPORTS = "import numpy as np\nfrom rnn_utils import *\nfrom public_tests import *\n"
 
 
 def function_sources() -> dict[str, str]:
-    """Each exercise function's source exactly as in solutions/rnn.py."""
+    """Each exercise function's source exactly as in solutions/rnn/reference.py."""
     text = inspect.getsource(ref)
     tree = ast.parse(text)
     lines = text.splitlines(keepends=True)

@@ -22,23 +22,24 @@ from pathlib import Path
 import psutil
 import pytest
 
-import solutions.rnn as ref
+import solutions.rnn.reference as ref
 from grader import pipeline as pipeline_mod
 from grader.assignment import golden as golden_mod
-from grader.assignment.spec import EXERCISES, NAMES
 from grader.core.config import GradingConfig, Limits
 from grader.core.models import CellStatus, ExerciseResult, Status
-from grader.core.resources import data_dir
+from grader.core.resources import data_dir, default_golden
 from grader.judge.checks import judge_exercise
 from grader.judge.dispatch import run_exercises
 from grader.pipeline import grade_notebook
 from grader.render.html import render_html
 from grader.render.terminal import render_terminal
-from grader.sandbox import select as sandbox
+from grader.sandbox import jobs, levels
+from grader.sandbox.uids import UID_BASE, UID_COUNT, wait_gone
 from grader.stages.extract import extract_sources
 from tests.notebooks import submission, write
+from tests.shipped import EXERCISES, NAMES
 
-SB = sandbox.select_sandbox()
+SB = levels.select_sandbox()
 REFERENCE = inspect.getsource(ref)
 LIMITS = Limits(call_timeout=3.0, memory_bytes=1 << 30, processes=64)
 CONFIG = GradingConfig(
@@ -46,12 +47,12 @@ CONFIG = GradingConfig(
         cell_timeout=5, notebook_timeout=60, call_timeout=5, memory_bytes=1 << 30, processes=64
     )
 )
-# grade_notebook isolates only once the pipeline uses grader.sandbox.select (integration by the lead).
+# grade_notebook isolates only once the pipeline uses grader.sandbox.jobs (integration by the lead).
 PIPELINE_STRONG = SB.strong and hasattr(pipeline_mod, "select_sandbox")
-SANDBOX_UIDS = range(sandbox.UID_BASE, sandbox.UID_BASE + sandbox.UID_COUNT)
+SANDBOX_UIDS = range(UID_BASE, UID_BASE + UID_COUNT)
 
 LEVELS = [
-    pytest.param(sandbox.Sandbox("basic"), id="basic"),
+    pytest.param(levels.Sandbox("basic"), id="basic"),
     pytest.param(
         SB,
         id="strong",
@@ -68,19 +69,19 @@ def golden() -> golden_mod.Golden:
 
 
 def judge_in(
-    level: sandbox.Sandbox, cells: list[str], golden: golden_mod.Golden
+    level: levels.Sandbox, cells: list[str], golden: golden_mod.Golden
 ) -> tuple[dict[str, ExerciseResult], tuple[int, ...]]:
     """Judge ``cells`` with the runner started by a ``level`` job; (results, sandbox uids)."""
-    extracted = extract_sources(list(enumerate(cells)))
+    extracted = extract_sources(list(enumerate(cells)), NAMES)
     cases = {n: golden.for_exercise(n) for n in NAMES}
-    with sandbox.job(level, LIMITS, golden_dirs=(golden.path,)) as j:
+    with jobs.job(level, LIMITS, golden_dirs=(golden.path,)) as j:
         raws = run_exercises(extracted, cases, LIMITS, j.judgedir, j.launcher, j.compat)
         uids = j.uids
     out: dict[str, ExerciseResult] = {}
     for spec in EXERCISES:
         out[spec.name] = judge_exercise(
             spec, cases[spec.name], extracted[spec.name], raws.get(spec.name),
-            points=spec.default_points, rtol=golden.rtol, atol=golden.atol, limits=LIMITS,
+            points=spec.points, rtol=golden.rtol, atol=golden.atol, limits=LIMITS,
             failing={},
         )  # fmt: skip
     return out, uids
@@ -99,7 +100,7 @@ PIDFILE = "/tmp/rnn-grader-adversarial-daemon.pid"
 
 
 @pytest.mark.parametrize("level", LEVELS)
-def test_daemon_escaping_the_judge(level: sandbox.Sandbox, golden: golden_mod.Golden) -> None:
+def test_daemon_escaping_the_judge(level: levels.Sandbox, golden: golden_mod.Golden) -> None:
     # double fork + setsid: outside the child's process group and session.
     body = (
         "    import os, time\n"
@@ -114,7 +115,7 @@ def test_daemon_escaping_the_judge(level: sandbox.Sandbox, golden: golden_mod.Go
     results, uids = judge_in(level, [inject(body)], golden)
     assert results["rnn_cell_backward"].status is Status.PASSED
     if level.strong:  # verdict strong: dead with its PID namespace, nothing of its uid left
-        assert sandbox.wait_gone(uids) == []
+        assert wait_gone(uids) == []
         assert not Path(PIDFILE).exists()  # its /tmp was private
     else:  # verdict basic: may survive (no namespace); documented, cleaned up here
         pid = int(Path(PIDFILE).read_text()) if Path(PIDFILE).exists() else None
@@ -125,7 +126,7 @@ def test_daemon_escaping_the_judge(level: sandbox.Sandbox, golden: golden_mod.Go
 
 
 @pytest.mark.parametrize("level", LEVELS)
-def test_fork_bomb_in_a_function(level: sandbox.Sandbox, golden: golden_mod.Golden) -> None:
+def test_fork_bomb_in_a_function(level: levels.Sandbox, golden: golden_mod.Golden) -> None:
     body = (
         "    import os, time\n"
         "    for _ in range(400):\n"
@@ -137,7 +138,7 @@ def test_fork_bomb_in_a_function(level: sandbox.Sandbox, golden: golden_mod.Gold
     res = results["rnn_cell_backward"]
     if level.strong:  # RLIMIT_NPROC (per uid, or per user namespace) refuses the forks
         assert res.status is Status.ERROR and "BlockingIOError" in res.reason
-        assert sandbox.wait_gone(uids) == []
+        assert wait_gone(uids) == []
     else:  # basic: 400 sleepers a call, killed with the child's process group at the end;
         # on a loaded machine the forks may outlast the call deadline: either way only this
         # exercise pays, which is the promise
@@ -161,7 +162,7 @@ READ_KEY = (
 
 
 @pytest.mark.parametrize("level", LEVELS)
-def test_reading_the_answer_key(level: sandbox.Sandbox, golden: golden_mod.Golden) -> None:
+def test_reading_the_answer_key(level: levels.Sandbox, golden: golden_mod.Golden) -> None:
     sol = str(Path(ref.__file__).parent)
     body = READ_KEY.format(golden=str(golden.path), sol=sol)
     results, _ = judge_in(level, [inject(body)], golden)
@@ -186,11 +187,12 @@ def private_golden() -> Iterator[golden_mod.Golden]:
     where = Path(tempfile.mkdtemp(prefix="rnn-grader-test-private-golden-", dir=base))
     try:
         os.chmod(where, 0o755)
-        shipped = data_dir("golden")
+        shipped = default_golden()
         for name in golden_mod.FILES + golden_mod.OPTIONAL_FILES:
             if (shipped / name).exists():
                 shutil.copyfile(shipped / name, where / name)
                 os.chmod(where / name, 0o644)
+        shutil.copytree(shipped / "helpers", where / "helpers")
         yield golden_mod.load(where)
     finally:
         shutil.rmtree(where, ignore_errors=True)
@@ -210,7 +212,7 @@ PROBE_PRIVATE = (
 
 @pytest.mark.parametrize("level", LEVELS)
 def test_private_golden_dir_is_hidden(
-    level: sandbox.Sandbox, private_golden: golden_mod.Golden
+    level: levels.Sandbox, private_golden: golden_mod.Golden
 ) -> None:
     body = PROBE_PRIVATE.format(path=str(private_golden.path))
     results, _ = judge_in(level, [inject(body)], private_golden)
@@ -243,7 +245,7 @@ def test_grading_with_a_private_golden_hides_it_from_the_kernel_too(
 
 @pytest.mark.parametrize("level", LEVELS)
 def test_writing_into_the_venv_and_ipython_startup(
-    level: sandbox.Sandbox, golden: golden_mod.Golden
+    level: levels.Sandbox, golden: golden_mod.Golden
 ) -> None:
     if not level.strong:
         pytest.skip("basic level: a root grader's venv is writable by student code (documented)")
@@ -408,11 +410,11 @@ _ESCAPES = re.compile(r"\x1b|\x07|\x9b")
 @pytest.mark.slow
 @pytest.mark.parametrize("level", LEVELS)
 def test_hostile_notebook_costs_nothing_and_reports_are_clean(
-    level: sandbox.Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    level: levels.Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The level is forced, so the basic level (what students get on their laptops) runs end to
     # end here even where the strong one is available.
-    monkeypatch.setenv(sandbox.ENV_VAR, level.level)
+    monkeypatch.setenv(levels.ENV_VAR, level.level)
     result = grade_notebook(write(hostile_notebook(), tmp_path / "hostile.ipynb"), config=CONFIG)
     filled = Path("/tmp/rnn-grader-adversarial-fill")
     assert result.sandbox == level.name  # strong, strong-rootless or basic
@@ -490,7 +492,7 @@ def test_batch_of_hostile_and_honest_notebooks(tmp_path: Path) -> None:
             assert result.score == 100
     assert me.memory_info().rss - rss_before < 400 << 20
     if any(r.sandbox == "strong" for r in results):  # root: every sandbox uid is empty again
-        assert sandbox.wait_gone(SANDBOX_UIDS) == []
+        assert wait_gone(SANDBOX_UIDS) == []
     assert not _children_left(me)
 
 

@@ -16,13 +16,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.assignment.spec import EXERCISES, NAMES
 from grader.batch.run import assign_stems, discover
 from grader.cli import main
 from grader.core.models import ExerciseResult, GradeResult, Status
 from grader.render.overview import Row, render_overview
-from grader.sandbox.select import ENV_VAR, select_sandbox
+from grader.sandbox.levels import ENV_VAR, select_sandbox
 from grader.stages.integrity import Flag
+from tests.shipped import EXERCISES, NAMES
 
 REPO = Path(__file__).resolve().parent.parent
 SB = select_sandbox()
@@ -75,8 +75,8 @@ def test_assign_stems(files: list[str], stems: list[str]) -> None:
 def _result(name: str, score_of: dict[str, Status]) -> GradeResult:
     exs = tuple(
         ExerciseResult(s.name, score_of.get(s.name, Status.PASSED),
-                       s.default_points if score_of.get(s.name, Status.PASSED) is Status.PASSED
-                       else 0.0, s.default_points)
+                       s.points if score_of.get(s.name, Status.PASSED) is Status.PASSED
+                       else 0.0, s.points)
         for s in EXERCISES
     )  # fmt: skip
     return GradeResult(name, "graded", None, sum(e.score for e in exs), 100.0, exs)
@@ -90,7 +90,12 @@ def test_overview_counts_escapes_and_links() -> None:
         Row("bad.ipynb", "bad.html", "bad.json",
             GradeResult("bad.ipynb", "invalid", "bad.ipynb: is not valid JSON", 0.0, 0.0)),
     ]  # fmt: skip
-    page = render_overview(rows, flags=[Flag(("a.ipynb", evil), ("lstm_forward",))])
+    page = render_overview(
+        rows,
+        names=NAMES,
+        title="RNN assignment",
+        flags=[Flag(("a.ipynb", evil), ("lstm_forward",))],
+    )
     assert "<script>alert" not in page and "&lt;script&gt;" in page
     assert "<script" not in page.lower() and "http" not in page.replace("http://www.w3.org", "")
     for href in ("a.html", "evil.html", "bad.html", "a.json"):
@@ -108,7 +113,9 @@ def test_overview_counts_escapes_and_links() -> None:
 def test_overview_states_a_strong_level_quietly() -> None:
     strong = dataclasses.replace(_result("a.ipynb", {}), sandbox="strong-rootless",
                                  sandbox_missing=("root: no job tmpfs",))  # fmt: skip
-    page = render_overview([Row("a.ipynb", "a.html", "a.json", strong)])
+    page = render_overview(
+        [Row("a.ipynb", "a.html", "a.json", strong)], names=NAMES, title="RNN assignment"
+    )
     assert 'class="muted" data-sandbox="strong-rootless"' in page
     assert "root: no job tmpfs" in page and "could read every file" not in page
 
@@ -336,7 +343,7 @@ def test_overview_counts_evidence_findings_by_kind() -> None:
         Row("a.ipynb", "a.html", "a.json", with_finding("a.ipynb", "line 3 hard-codes 10")),
         Row("b.ipynb", "b.html", "b.json", with_finding("b.ipynb", "line 9 hard-codes 10")),
     ]
-    page = render_overview(rows)
+    page = render_overview(rows, names=NAMES, title="RNN assignment")
     mistakes = page.split('id="mistakes"', 1)[1].split("<h2", 1)[0]
     assert "line 3 hard-codes 10" in mistakes and "line 9 hard-codes 10" not in mistakes
     assert ">2<" in mistakes.replace(" ", "")  # one row, counted twice

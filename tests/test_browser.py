@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from grader.assignment.spec import EXERCISES
 from grader.core.models import (
     CellOutcome,
     CellStatus,
@@ -27,6 +26,7 @@ from grader.core.models import (
     Status,
 )
 from grader.render.html import write_html
+from tests.shipped import EXERCISES
 
 pytestmark = pytest.mark.browser
 
@@ -53,8 +53,8 @@ def _passing_exercises() -> tuple[ExerciseResult, ...]:
         ExerciseResult(
             s.name,
             Status.PASSED,
-            s.default_points,
-            s.default_points,
+            s.points,
+            s.points,
             checks=tuple(
                 CheckResult(f"{what} of {out}", True, kind=what, case=case, hidden=case != "public")
                 for case in ("public", "m1")

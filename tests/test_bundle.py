@@ -42,7 +42,7 @@ def test_zip_holds_scripts_and_a_wheel_without_solutions(source: Path) -> None:
     assert names == sorted(["setup.sh", "run_autograder", *wheels]) and len(wheels) == 1
     with zipfile.ZipFile(source / wheels[0]) as whl:
         files = whl.namelist()
-    assert "grader/cli.py" in files and "grader/_data/golden/manifest.json" in files
+    assert "grader/cli/__init__.py" in files and "grader/_data/golden/rnn/manifest.json" in files
     assert not any(f.startswith("solutions/") for f in files)
     setup = (source / "setup.sh").read_text()
     assert "pip install ./rnn_grader-*.whl" in setup
@@ -54,7 +54,7 @@ def test_bundle_ships_private_golden_and_config(tmp_path: Path) -> None:
     (tmp_path / "c.toml").write_text("[points]\nrnn_forward = 20\n")
     wheel = tmp_path / "rnn_grader-0-py3-none-any.whl"
     wheel.write_bytes(b"not really a wheel")
-    out = build_bundle(tmp_path / "b.zip", wheel=wheel, golden=REPO / "golden",
+    out = build_bundle(tmp_path / "b.zip", wheel=wheel, golden=REPO / "golden" / "rnn",
                        config=tmp_path / "c.toml")  # fmt: skip
     with zipfile.ZipFile(out) as zf:
         assert {"config.toml", "golden/manifest.json", "golden/inputs.npz"} <= set(zf.namelist())

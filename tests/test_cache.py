@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.batch.cache import ResultCache, atomic_write, cache_key
+from grader.batch.cache import ResultCache, cache_key
 from grader.core.config import GradingConfig, Limits
+from grader.core.fileio import atomic_write
 from grader.core.models import ExerciseResult, GradeResult, Status
 
 BASE = {"golden_id": "g1", "config": GradingConfig(), "version": "1.0"}
@@ -27,7 +28,7 @@ _KEY_IN_A_FRESH_PROCESS = """
 import sys
 from grader.batch.cache import cache_key
 from grader.core.config import GradingConfig, Limits
-from grader.assignment.spec import NAMES
+from tests.shipped import NAMES
 points = {n: float(i + 1) for i, n in enumerate(NAMES)}  # the other insertion order
 config = GradingConfig(points=points, limits=Limits(call_timeout=7.0))
 print(cache_key(b"nb", golden_id="g1", config=config, version="1.0"))
@@ -38,7 +39,7 @@ print(cache_key(b"nb", golden_id="g1", config=config, version="1.0"))
 def test_key_is_stable_across_processes(hash_seed: str) -> None:
     """A resumed batch runs in a new process: equal inputs must give the same key there, whatever
     the hash seed and however the config's dicts were built."""
-    from grader.assignment.spec import NAMES
+    from tests.shipped import NAMES
 
     points = {n: float(i + 1) for i, n in enumerate(NAMES)}
     here = cache_key(

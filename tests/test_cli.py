@@ -1,4 +1,4 @@
-"""The command line contract (design.md §1.2): exit codes, one-line errors, JSON result."""
+"""The command line contract (docs/architecture.md §1.2): exit codes, one-line errors, JSON result."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.assignment.spec import NAMES
 from grader.cli import main
+from tests.shipped import NAMES
 
 BAD_FILES = [
     pytest.param(b"", "is empty", id="empty"),
@@ -99,7 +99,7 @@ def test_json_result_follows_the_contract(tmp_path: Path) -> None:
     import shutil
 
     root = Path(__file__).resolve().parents[1]
-    nb = Path(shutil.copy(root / "exercises" / "rnn_step_by_step.ipynb", tmp_path / "stub.ipynb"))
+    nb = Path(shutil.copy(root / "exercises" / "rnn" / "rnn_step_by_step.ipynb", tmp_path / "stub.ipynb"))
     proc = subprocess.run(
         [sys.executable, "-m", "grader", str(nb), "--json", str(tmp_path / "r.json")],
         capture_output=True, text=True, timeout=300,

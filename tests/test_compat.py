@@ -16,15 +16,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.core.resources import compat_dir
 from solutions import rnn
+from tests.shipped import HELPERS
 
 Fn = Callable[..., Any]
 
 
 def _load(name: str) -> ModuleType:
     # The folder is not a package: notebooks import these files by their bare names.
-    spec = importlib.util.spec_from_file_location(f"compat_{name}", compat_dir() / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"compat_{name}", HELPERS / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -53,7 +53,7 @@ def test_sigmoid_values() -> None:
 
 
 def test_star_import_brings_numpy_and_the_helpers(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.syspath_prepend(str(compat_dir()))
+    monkeypatch.syspath_prepend(str(HELPERS))
     monkeypatch.delitem(sys.modules, "rnn_utils", raising=False)
     namespace: dict[str, Any] = {}
     exec("from rnn_utils import *", namespace)  # the notebooks' own idiom
@@ -337,7 +337,7 @@ def test_placeholder_none_is_reported_as_not_an_array(test: str, target: Fn) -> 
 def test_public_tests_do_not_contain_the_reference() -> None:
     # public_tests runs in student territory: it may check relations between the values it is
     # given, but never compute an output from the inputs (no products, exponentials, softmax...).
-    tree = ast.parse((compat_dir() / "public_tests.py").read_text())
+    tree = ast.parse((HELPERS / "public_tests.py").read_text())
     forbidden = {"dot", "matmul", "concatenate", "exp", "softmax", "sigmoid", "tanh"}
     for node in ast.walk(tree):
         if isinstance(node, ast.BinOp):

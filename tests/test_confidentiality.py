@@ -22,14 +22,14 @@ import pytest
 
 from grader.authoring.stubgen import render_solved
 from grader.cli import main
-from grader.sandbox import select as sandbox
-from grader.sandbox import view
+from grader.sandbox import levels, view
+from grader.sandbox.uids import STATE_DIR
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
-        not sandbox.select_sandbox().strong,
-        reason=f"strong sandbox unavailable here ({', '.join(sandbox.select_sandbox().missing)})",
+        not levels.select_sandbox().strong,
+        reason=f"strong sandbox unavailable here ({', '.join(levels.select_sandbox().missing)})",
     ),
 ]
 
@@ -40,7 +40,7 @@ def _allowed() -> list[str]:
     """What the design allows student code to read: independent of how the view is built."""
     allowed = [*view.SYSTEM_DIRS, *view.SYSTEM_FILES, "/proc", "/dev", "/etc", "/tmp"]
     allowed += [str(p) for p in view.interpreter_paths()]
-    allowed.append(str(sandbox.STATE_DIR / "jobs"))  # the job's own directories (root level)
+    allowed.append(str(STATE_DIR / "jobs"))  # the job's own directories (root level)
     return allowed
 
 

@@ -10,13 +10,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-import solutions
+import solutions.rnn as solutions
 from grader.assignment import golden
 from grader.core.errors import GoldenError
 from grader.core.models import ErrorInfo
 from grader.judge import diagnose
+from grader.judge.equality import equal
 from grader.wire import codec as plain
-from solutions.mistakes import MISTAKES, Mistake
+from solutions.rnn.mistakes import MISTAKES, Mistake
 
 RTOL, ATOL = golden.DEFAULT_RTOL, golden.DEFAULT_ATOL
 
@@ -30,7 +31,12 @@ def gold() -> golden.Golden:
 def catalogue(gold: golden.Golden, tmp_path_factory: pytest.TempPathFactory) -> diagnose.Catalogue:
     out = tmp_path_factory.mktemp("variants")
     diagnose.write_variants(
-        out, [c for cs in gold.cases.values() for c in cs], rtol=RTOL, atol=ATOL
+        out,
+        [c for cs in gold.cases.values() for c in cs],
+        mistakes=MISTAKES,
+        skip=frozenset(c.id for c in gold.assignment.cases if not c.diagnose),
+        rtol=RTOL,
+        atol=ATOL,
     )
     return diagnose.load_catalogue(out)
 
@@ -62,7 +68,7 @@ def test_each_mistake_is_diagnosed_as_itself(
 @pytest.fixture(scope="module")
 def committed() -> tuple[golden.Golden, diagnose.Catalogue]:
     """The golden set and catalogue committed in golden/ (what a checkout grades with)."""
-    path = Path(__file__).resolve().parents[1] / "golden"
+    path = Path(__file__).resolve().parents[1] / "golden" / "rnn"
     return golden.load(path), diagnose.load_catalogue(path)
 
 
@@ -90,7 +96,7 @@ def test_reference_matches_no_mistake(
 
 def test_catalogue_covers_every_mistake_and_exercise(catalogue: diagnose.Catalogue) -> None:
     assert [v.id for v in catalogue.variants] == [m.id for m in MISTAKES]
-    assert {m.exercise for m in MISTAKES} == set(solutions.__all__) - {"sigmoid", "softmax"}
+    assert {m.exercise for m in MISTAKES} == set(solutions.__all__) - {"sigmoid", "softmax", "make_args", "MISTAKES", "notebook"}
     assert all(m.title and m.explanation and m.fix for m in MISTAKES)
 
 
@@ -107,7 +113,8 @@ def test_no_two_mistakes_are_indistinguishable(
 ) -> None:
     va, vb = (next(v for v in catalogue.variants if v.id == m.id) for m in (a, b))
     assert any(
-        not diagnose._same(va.outputs[cid], vb.outputs[cid], RTOL, ATOL) for cid in va.outputs
+        not equal(va.outputs[cid], vb.outputs[cid], diagnose.RULES, RTOL, ATOL)
+        for cid in va.outputs
     )
 
 
@@ -213,7 +220,9 @@ def test_missing_files_give_an_empty_catalogue(tmp_path: Path) -> None:
 
 
 def test_corrupt_files_raise_golden_error(tmp_path: Path, gold: golden.Golden) -> None:
-    diagnose.write_variants(tmp_path, gold.for_exercise("rnn_cell_backward"), rtol=RTOL, atol=ATOL)
+    diagnose.write_variants(
+        tmp_path, gold.for_exercise("rnn_cell_backward"), mistakes=MISTAKES, rtol=RTOL, atol=ATOL
+    )
     (tmp_path / diagnose.NPZ_NAME).write_bytes(b"not a zip")
     with pytest.raises(GoldenError, match="rebuild"):
         diagnose.load_catalogue(tmp_path)
@@ -222,22 +231,23 @@ def test_corrupt_files_raise_golden_error(tmp_path: Path, gold: golden.Golden) -
 def test_build_refuses_a_mistake_equal_to_the_reference(
     tmp_path: Path, gold: golden.Golden, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import solutions.mistakes as mistakes
-
     no_op = Mistake(
         "rnn_cell_backward.no_op", "rnn_cell_backward", "t", "e", "f", solutions.rnn_cell_backward
     )
-    monkeypatch.setattr(mistakes, "MISTAKES", (no_op,))
     with pytest.raises(GoldenError, match=r"no_op.*every golden case"):
         diagnose.write_variants(
-            tmp_path, gold.for_exercise("rnn_cell_backward"), rtol=RTOL, atol=ATOL
+            tmp_path,
+            gold.for_exercise("rnn_cell_backward"),
+            mistakes=(no_op,),
+            rtol=RTOL,
+            atol=ATOL,
         )
 
 
 def test_build_is_deterministic(tmp_path: Path, gold: golden.Golden) -> None:
     cases = gold.for_exercise("lstm_forward")
     for sub in ("a", "b"):
-        diagnose.write_variants(tmp_path / sub, cases, rtol=RTOL, atol=ATOL)
+        diagnose.write_variants(tmp_path / sub, cases, mistakes=MISTAKES, rtol=RTOL, atol=ATOL)
     for name in (diagnose.JSON_NAME, diagnose.NPZ_NAME):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
@@ -295,10 +305,13 @@ def test_two_unrelated_mistakes_get_no_hint(
 # Evidence: probes, per-step comparison and the source, beyond the catalogue.
 # Each kind fires on its mistake and stays silent on correct code in several styles.
 
-from grader.assignment.spec import BY_NAME, NAMES  # noqa: E402
-from grader.core.resources import compat_dir  # noqa: E402
 from grader.stages.extract import extract_sources  # noqa: E402
 from tests.notebooks import IMPORTS, function_sources, mutate  # noqa: E402
+from tests.shipped import (  # noqa: E402
+    BY_NAME,
+    HELPERS,
+    NAMES,
+)
 from tests.test_pipeline import STYLES  # noqa: E402
 
 SRC = function_sources()
@@ -318,8 +331,8 @@ def _cells(replace: dict[str, str], extra: str = "") -> list[str]:
 def _run_program(cells: list[str]) -> dict[str, Any]:
     import sys
 
-    if str(compat_dir()) not in sys.path:
-        sys.path.insert(0, str(compat_dir()))
+    if str(HELPERS) not in sys.path:
+        sys.path.insert(0, str(HELPERS))
     namespace: dict[str, Any] = {"__name__": "__main__"}
     for i, cell in enumerate(cells):
         exec(compile(cell, f"<cell {i + 1}>", "exec"), namespace)
@@ -344,15 +357,15 @@ def evidence_for(
     fn = _run_program(cells)[exercise]
     cases = gold.for_exercise(exercise)
     outputs = {c.id: _call(fn, c.args) for c in cases}
-    probes = {c.id: _call(fn, c.args) for c in diagnose.probe_cases(exercise, cases)}
+    probes = {c.id: _call(fn, c.args) for c in diagnose.probe_cases(BY_NAME[exercise], cases)}
     failed = frozenset(
         c.id
         for c in cases
         if force
         or isinstance(outputs[c.id], ErrorInfo)
-        or not diagnose._same(outputs[c.id], c.expected, RTOL, ATOL)
+        or not equal(outputs[c.id], c.expected, diagnose.RULES, RTOL, ATOL)
     )
-    facts = diagnose.source_facts(extract_sources(list(enumerate(cells)))[exercise])
+    facts = diagnose.source_facts(extract_sources(list(enumerate(cells)), NAMES)[exercise])
     spec = BY_NAME[exercise]
     return diagnose.evidence(spec, cases, outputs, probes, facts, failed, RTOL, ATOL)
 
@@ -451,14 +464,14 @@ def test_every_argument_changes_the_reference_outputs(exercise: str, gold: golde
     spec = BY_NAME[exercise]
     cases = gold.for_exercise(exercise)
     base = _call(fn, cases[0].args)
-    probes = {c.id: _call(fn, c.args) for c in diagnose.probe_cases(exercise, cases)}
+    probes = {c.id: _call(fn, c.args) for c in diagnose.probe_cases(BY_NAME[exercise], cases)}
     assert len(probes) == len(spec.args)
     assert diagnose._ignored_args(spec, base, probes, RTOL, ATOL) == []
 
 
 def test_probes_carry_inputs_only_and_keep_shapes(gold: golden.Golden) -> None:
     cases = gold.for_exercise("lstm_backward")
-    probes = diagnose.probe_cases("lstm_backward", cases)
+    probes = diagnose.probe_cases(BY_NAME["lstm_backward"], cases)
     assert [p.id for p in probes] == ["probe.vary.da", "probe.vary.caches"]
     assert all(p.expected is None and p.hidden for p in probes)
     public = cases[0]
@@ -480,8 +493,8 @@ def test_a_caller_is_only_told_about_its_own_text_when_its_callee_fails(
     fn = _run_program(cells)[RC]
     cases = gold.for_exercise(RC)
     outputs = {c.id: _call(fn, c.args) for c in cases}
-    probes = {c.id: _call(fn, c.args) for c in diagnose.probe_cases(RC, cases)}
-    facts = diagnose.source_facts(extract_sources(list(enumerate(cells)))[RC])
+    probes = {c.id: _call(fn, c.args) for c in diagnose.probe_cases(BY_NAME[RC], cases)}
+    facts = diagnose.source_facts(extract_sources(list(enumerate(cells)), NAMES)[RC])
     failed = frozenset(c.id for c in cases)
     spec = BY_NAME[RC]
     unblocked = diagnose.evidence(spec, cases, outputs, probes, facts, failed, RTOL, ATOL)
@@ -493,7 +506,7 @@ def test_a_caller_is_only_told_about_its_own_text_when_its_callee_fails(
     # ... unless its own text reads a notebook variable named after one of its arguments
     own = SRC[RC].replace("    a_next = a0\n", "    a_next = a0_tmp\n")
     cells = _cells({RF: broken, RC: own}, TEST_CELL)
-    facts = diagnose.source_facts(extract_sources(list(enumerate(cells)))[RC])
+    facts = diagnose.source_facts(extract_sources(list(enumerate(cells)), NAMES)[RC])
     found = diagnose.evidence(spec, cases, outputs, probes, facts, failed, RTOL, ATOL, blocked=True)
     assert found is not None and "a0_tmp" in found.title
 
@@ -517,7 +530,7 @@ def test_evidence_never_raises_on_garbage(gold: golden.Golden) -> None:
         cases = gold.for_exercise(exercise)
         for out in (None, 1, "x", (None,) * 4, {"dx": "y"}, plain.Opaque("builtins.object")):
             outputs = {c.id: out for c in cases}
-            probes = {p.id: out for p in diagnose.probe_cases(exercise, cases)}
+            probes = {p.id: out for p in diagnose.probe_cases(BY_NAME[exercise], cases)}
             failed = frozenset(outputs)
             assert (
                 diagnose.evidence(

@@ -62,13 +62,13 @@ def test_cluster_results_equal_local_results(tmp_path: Path) -> None:
     nbformat.write(buggy, src / "sub" / "buggy.ipynb")
     (src / "bad.ipynb").write_text("not json")
 
-    local = run_batch(src, tmp_path / "local", jobs=2, progress=False)
+    local = run_batch(src, tmp_path / "local", jobs=2)
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
         dashboard_address=None,
     ) as cluster:  # fmt: skip
         remote = run_batch(src, tmp_path / "dask", scheduler=cluster.scheduler_address,
-                           progress=False)  # fmt: skip
+                           )  # fmt: skip
     assert remote.graded == local.graded == 3
     assert remote.failures == 0
     got, want = _outputs(tmp_path / "dask"), _outputs(tmp_path / "local")
@@ -93,7 +93,7 @@ def test_worker_killed_repeatedly_becomes_an_invalid_row(
     import dask
 
     from grader.authoring.stubgen import render_solved
-    from grader.sandbox.select import ENV_VAR
+    from grader.sandbox.levels import ENV_VAR
 
     monkeypatch.setenv(ENV_VAR, "basic")  # inherited by the cluster's worker processes
     src = tmp_path / "in"
@@ -115,7 +115,7 @@ def test_worker_killed_repeatedly_becomes_an_invalid_row(
         ) as cluster,
     ):  # fmt: skip
         report = run_batch(src, tmp_path / "out", scheduler=cluster.scheduler_address,
-                           progress=False)  # fmt: skip
+                           )  # fmt: skip
     rows = {job.file: result for job, result in report.rows}
     assert rows["good.ipynb"].status == "graded" and rows["good.ipynb"].score == 100
     dead = rows["killer.ipynb"]

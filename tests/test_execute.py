@@ -18,7 +18,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from grader.core.config import Limits
 from grader.core.errors import InfrastructureError
 from grader.core.models import CellStatus
-from grader.core.resources import compat_dir
+from grader.sandbox.workdir import prepare_workdir
 from grader.stages.execute import (
     EXCERPT_CHARS,
     RUNTIME_DIR,
@@ -29,8 +29,8 @@ from grader.stages.execute import (
     _payload_size,
     _runnable_cells,
     execute_notebook,
-    prepare_workdir,
 )
+from tests.shipped import HELPERS
 
 #: A real Colab submission (first four exercises solved), vendored: CI needs nothing outside the repo.
 COLAB = Path(__file__).resolve().parent / "data" / "colab_submission.ipynb"
@@ -147,7 +147,7 @@ def test_describe_exit(code: int | None, words: str) -> None:
 
 
 def test_prepare_workdir_copies_the_compat_modules(tmp_path: Path) -> None:
-    modules = sorted(p.name for p in compat_dir().glob("*.py") if p.name != "__init__.py")
+    modules = sorted(p.name for p in HELPERS.glob("*.py") if p.name != "__init__.py")
     assert modules == ["public_tests.py", "rnn_utils.py"]
     prepare_workdir(tmp_path / "work")
     assert sorted(p.name for p in (tmp_path / "work").glob("*.py")) == modules

@@ -16,10 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import solutions
-from grader.assignment.spec import NAMES
-from grader.core.resources import compat_dir
+import solutions.rnn as solutions
 from grader.stages.extract import Chunk, Extracted, extract, extract_sources
+from tests.shipped import HELPERS, NAMES
 
 #: A real Colab submission (first four exercises solved), vendored: CI needs nothing outside the repo.
 COLAB = Path(__file__).resolve().parent / "data" / "colab_submission.ipynb"
@@ -49,7 +48,7 @@ def course_modules(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The grader's real offline copies of the course's rnn_utils / public_tests (numpy only,
     cheap to import), importable for the duration of the test."""
     names = ("rnn_utils", "public_tests")
-    monkeypatch.syspath_prepend(str(compat_dir()))
+    monkeypatch.syspath_prepend(str(HELPERS))
     for name in names:
         monkeypatch.delitem(sys.modules, name, raising=False)
     yield
@@ -448,7 +447,7 @@ def _arrays(value: Any) -> list[np.ndarray]:
 
 def test_colab_submission(course_modules: None) -> None:
     nb = nbformat.read(COLAB, as_version=4)
-    ex = extract(nb)
+    ex = extract(nb, NAMES)
     assert set(ex) == set(NAMES)
     forward = ["rnn_cell_forward", "rnn_forward", "lstm_cell_forward", "lstm_forward"]
     assert [n for n in NAMES if not ex[n].missing] == forward
@@ -498,7 +497,7 @@ ROBUST_CASES = [
 
 @pytest.mark.parametrize("nb", ROBUST_CASES)
 def test_never_raises(nb: dict[str, Any]) -> None:
-    ex = extract(nb)
+    ex = extract(nb, NAMES)
     assert list(ex) == list(NAMES)
     assert all(e.missing for e in ex.values())
 
@@ -521,7 +520,7 @@ def test_odd_sources_still_yield_definitions() -> None:
             {"cell_type": "code", "source": "def lstm_forward():\r\n    return 1\r\n"},
         ]
     }
-    ex = extract(nb)
+    ex = extract(nb, NAMES)
     assert where(ex["rnn_forward"]) == [
         (0, 1, "import numpy as np"),
         (0, 2, "def rnn_forward(x, a0, p):"),
@@ -606,7 +605,7 @@ def mutated(draw: st.DrawFn) -> list[tuple[int, str]]:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
 def test_fuzz_never_raises(sources: list[tuple[int, str]]) -> None:
-    ex = extract_sources(sources)
+    ex = extract_sources(sources, NAMES)
     assert list(ex) == list(NAMES)
     for e in ex.values():
         assert e.missing == (e.cell is None)
@@ -617,7 +616,7 @@ def test_fuzz_never_raises(sources: list[tuple[int, str]]) -> None:
 
 
 def test_unmutated_base() -> None:
-    ex = extract_sources(BASE)
+    ex = extract_sources(BASE, NAMES)
     assert where(ex["rnn_forward"]) == [
         (2, 1, "import numpy as np"),
         (2, 2, "from rnn_utils import *"),

@@ -19,11 +19,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grader.assignment.spec import NAMES
 from grader.core.errors import InvalidNotebookError
 from grader.stages.extract import extract
 from grader.stages.load import parse_notebook
 from tests.notebooks import submission
+from tests.shipped import NAMES
 
 BASE = nbformat.writes(submission()).encode()
 BASE_JSON: dict[str, Any] = json.loads(BASE)
@@ -98,7 +98,7 @@ def must_load_or_refuse(raw: bytes) -> None:
     except InvalidNotebookError as exc:
         assert str(exc).startswith("fuzz.ipynb: ") and "\n" not in str(exc)
         return
-    got = extract(nb)
+    got = extract(nb, NAMES)
     assert set(got) == set(NAMES)
 
 

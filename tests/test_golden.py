@@ -10,20 +10,23 @@ import numpy as np
 import pytest
 
 from grader.assignment import golden
-from grader.assignment.spec import NAMES
+from grader.assignment.spec import HELPERS_DIR, JSON_NAME
+from grader.authoring.build import build
 from grader.core.errors import GoldenError
+from grader.core.resources import default_source
+from tests.shipped import NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def committed() -> golden.Golden:
-    return golden.load(ROOT / "golden")
+    return golden.load(ROOT / "golden" / "rnn")
 
 
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory: pytest.TempPathFactory) -> golden.Golden:
-    return golden.build(tmp_path_factory.mktemp("golden"), seed=0)
+    return build(default_source(), out=tmp_path_factory.mktemp("golden"), seed=0, stub=False)
 
 
 def _assert_same(a: object, b: object, where: str) -> None:
@@ -55,6 +58,21 @@ def test_committed_golden_matches_the_reference(
             _assert_same(
                 a.expected, b.expected, f"{name}/{a.id}/expected (run `grade golden build`)"
             )
+
+
+def test_committed_spec_helpers_and_stub_match_their_source(
+    committed: golden.Golden, fresh: golden.Golden
+) -> None:
+    """Drift test for the built spec, helper modules and stub copy (run `grade build exercises/rnn`)."""
+    source = default_source()
+    assert (committed.path / JSON_NAME).read_bytes() == (fresh.path / JSON_NAME).read_bytes()
+    assert committed.assignment == fresh.assignment
+    helpers = sorted(p.name for p in (committed.path / HELPERS_DIR).glob("*.py"))
+    assert helpers == sorted(committed.assignment.helpers)
+    for name in helpers:
+        assert (committed.path / HELPERS_DIR / name).read_bytes() == (source / name).read_bytes()
+    stub = (source / committed.assignment.notebook).read_bytes()
+    assert (committed.path / golden.STUB_NAME).read_bytes() == stub
 
 
 def test_public_cases_reproduce_published_values(committed: golden.Golden) -> None:
@@ -94,7 +112,7 @@ def test_golden_files_hold_no_pickle(committed: golden.Golden) -> None:
 
 
 def test_private_seed_gives_other_hidden_cases(tmp_path: Path, committed: golden.Golden) -> None:
-    private = golden.build(tmp_path, seed=12345)
+    private = build(default_source(), out=tmp_path, seed=12345, stub=False)
     a = committed.for_exercise("rnn_cell_forward")
     b = private.for_exercise("rnn_cell_forward")
     np.testing.assert_array_equal(a[0].args[0], b[0].args[0])  # the public example is the course's

@@ -28,7 +28,7 @@ import pytest
 pytestmark = [pytest.mark.slow, pytest.mark.installed]
 
 REPO = Path(__file__).resolve().parent.parent
-STUB = REPO / "exercises" / "rnn_step_by_step.ipynb"
+STUB = REPO / "exercises" / "rnn" / "rnn_step_by_step.ipynb"
 
 
 @dataclass(frozen=True)
@@ -149,17 +149,25 @@ def test_dists_carry_the_data_and_not_the_reference(installed: Installed) -> Non
     with zipfile.ZipFile(installed.wheel) as whl:
         names = set(whl.namelist())
     for needed in (
-        "grader/_data/golden/manifest.json",
-        "grader/_data/golden/variants.json",
+        "grader/_data/golden/rnn/manifest.json",
+        "grader/_data/golden/rnn/variants.json",
+        "grader/_data/golden/rnn/assignment.json",
+        "grader/_data/golden/rnn/stub.ipynb",
+        "grader/_data/golden/rnn/helpers/rnn_utils.py",
+        "grader/_data/golden/rnn/helpers/public_tests.py",
         "grader/_data/templates/report.html.j2",
-        "grader/compat/rnn_utils.py",
-        "grader/compat/public_tests.py",
     ):
         assert needed in names, needed
     assert not any(n.startswith(("solutions/", "tests/")) for n in names)
     with tarfile.open(installed.sdist) as sd:
         members = {m.name.split("/", 1)[1] for m in sd.getmembers() if "/" in m.name}
-    for needed in ("pyproject.toml", "README.md", "solutions/rnn.py", "golden/manifest.json"):
+    for needed in (
+        "pyproject.toml",
+        "README.md",
+        "solutions/rnn/reference.py",
+        "golden/rnn/manifest.json",
+        "exercises/rnn/assignment.toml",
+    ):
         assert needed in members, needed
 
 
@@ -310,7 +318,7 @@ def test_check_inside_a_notebook_kernel(installed: Installed, solved: Path) -> N
     kernel_dir = installed.work / "kernel"
     kernel_dir.mkdir()
     for helper in ("rnn_utils.py", "public_tests.py"):
-        (kernel_dir / helper).write_bytes((REPO / "exercises" / helper).read_bytes())
+        (kernel_dir / helper).write_bytes((REPO / "exercises" / "rnn" / helper).read_bytes())
     proc = installed.run(installed.bin / "python", "-c", CHECK_IN_A_KERNEL, solved, kernel_dir)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "✓ rnn_cell_forward: passed (15/15)" in proc.stdout, proc.stdout

@@ -12,16 +12,16 @@ from pathlib import Path
 import psutil
 import pytest
 
-import solutions.rnn as ref
+import solutions.rnn.reference as ref
 from grader.assignment import golden as golden_mod
-from grader.assignment.spec import BY_NAME, EXERCISES, NAMES
 from grader.core.config import Limits
 from grader.core.models import ExerciseResult, Status
-from grader.core.resources import compat_dir
 from grader.judge.checks import judge_exercise
-from grader.judge.dispatch import basic_launcher, run_exercises
+from grader.judge.dispatch import run_exercises
+from grader.sandbox.launch import basic_launcher
 from grader.sandbox.limits import child_env
 from grader.stages.extract import extract_sources
+from tests.shipped import BY_NAME, EXERCISES, HELPERS, NAMES
 
 REFERENCE = inspect.getsource(ref)
 LIMITS = Limits(call_timeout=3.0, memory_bytes=1 << 30)
@@ -35,10 +35,10 @@ def golden() -> golden_mod.Golden:
 def grade_sources(
     cells: list[str], golden: golden_mod.Golden, tmp_path: Path, limits: Limits = LIMITS
 ) -> dict[str, ExerciseResult]:
-    extracted = extract_sources(list(enumerate(cells)))
+    extracted = extract_sources(list(enumerate(cells)), NAMES)
     cases = {n: golden.for_exercise(n) for n in NAMES}
     launcher = basic_launcher(limits, child_env(tmp_path))
-    raws = run_exercises(extracted, cases, limits, tmp_path, launcher, compat_dir())
+    raws = run_exercises(extracted, cases, limits, tmp_path, launcher, HELPERS)
     out: dict[str, ExerciseResult] = {}
     verdicts: dict[str, Status] = {}
     for spec in EXERCISES:
@@ -47,7 +47,7 @@ def grade_sources(
             cases[spec.name],
             extracted[spec.name],
             raws.get(spec.name),
-            points=spec.default_points,
+            points=spec.points,
             rtol=golden.rtol,
             atol=golden.atol,
             limits=limits,
@@ -264,7 +264,7 @@ def lstm_cell_forward(xt, a_prev, c_prev, parameters):
 def test_every_exercise_reports_missing(golden: golden_mod.Golden, tmp_path: Path) -> None:
     res = grade_sources(["print('hello')\n"], golden, tmp_path)
     assert {r.status for r in res.values()} == {Status.MISSING}
-    assert all(r.score == 0 and r.max_score == BY_NAME[n].default_points for n, r in res.items())
+    assert all(r.score == 0 and r.max_score == BY_NAME[n].points for n, r in res.items())
 
 
 def test_no_process_survives(golden: golden_mod.Golden, tmp_path: Path) -> None:

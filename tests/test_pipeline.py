@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from grader.assignment.spec import NAMES
 from grader.core.config import GradingConfig, Limits
 from grader.core.models import CellStatus, GradeResult, Status
 from grader.pipeline import grade_notebook
-from grader.sandbox import select as sandbox
+from grader.sandbox import levels
 from tests.notebooks import function_sources, mutate, submission, write
+from tests.shipped import NAMES
 
 pytestmark = pytest.mark.slow
 
@@ -118,7 +118,7 @@ def test_correct_styles_get_full_marks(style: str, tmp_path: Path) -> None:
     assert result.score == result.max_score == 100
 
 
-_SB = sandbox.select_sandbox()
+_SB = levels.select_sandbox()
 LEVELS = [
     pytest.param("basic", id="basic"),
     pytest.param(
@@ -139,10 +139,10 @@ def test_solved_stub_notebook_gets_full_marks(
     on their laptops get the basic one."""
     from grader.authoring.stubgen import render_solved
 
-    monkeypatch.setenv(sandbox.ENV_VAR, level)
+    monkeypatch.setenv(levels.ENV_VAR, level)
     result = grade(render_solved(), tmp_path)
     if level == "basic":
-        assert (result.sandbox, result.sandbox_missing) == ("basic", (f"{sandbox.ENV_VAR}=basic",))
+        assert (result.sandbox, result.sandbox_missing) == ("basic", (f"{levels.ENV_VAR}=basic",))
     else:  # strong, or strong-rootless with its documented gaps
         assert (result.sandbox, result.sandbox_missing) == (_SB.name, _SB.missing)
     assert result.score == 100, {e.name: e.reason for e in result.exercises if e.reason}
@@ -152,7 +152,7 @@ def test_solved_stub_notebook_gets_full_marks(
 
 
 def test_stub_notebook_gets_no_marks(repo_root: Path) -> None:
-    result = grade_notebook(repo_root / "exercises" / "rnn_step_by_step.ipynb", config=CONFIG)
+    result = grade_notebook(repo_root / "exercises" / "rnn" / "rnn_step_by_step.ipynb", config=CONFIG)
     assert result.score == 0 and result.status == "graded"
     assert all(e.status is not Status.PASSED for e in result.exercises)
 

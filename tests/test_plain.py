@@ -128,7 +128,7 @@ def test_encode_ignores_patched_builtins_and_numpy() -> None:
 
     code = (
         "import sys, builtins, numpy as np\n"
-        "from grader import plain\n"
+        "from grader.wire import codec as plain\n"
         "builtins.isinstance = lambda *a: False\n"
         "builtins.type = lambda *a: int\n"
         "np.asarray = lambda *a, **k: np.zeros(1)\n"

@@ -28,27 +28,28 @@ import psutil
 import pytest
 
 from grader.assignment import golden as golden_mod
-from grader.assignment.spec import EXERCISES, NAMES
 from grader.core.config import GradingConfig, Limits
 from grader.core.models import CellStatus, ExerciseResult, GradeResult, Status
 from grader.judge.checks import judge_exercise
-from grader.judge.dispatch import PortableLauncher, _request, _ThreadFrameReader, run_exercises
+from grader.judge.dispatch import encode_request, run_exercises
 from grader.pipeline import grade_notebook
 from grader.render.terminal import for_stream, render_terminal, to_ascii
-from grader.sandbox import portable
-from grader.sandbox import select as sandbox
+from grader.sandbox import jobs, levels, portable
+from grader.sandbox.launch import PortableLauncher
 from grader.sandbox.limits import child_env, kill_process_tree
 from grader.stages.extract import extract_sources
 from grader.wire import codec as plain
+from grader.wire.protocol import ThreadReader
 from tests.notebooks import submission, write
+from tests.shipped import EXERCISES, NAMES
 
 REPO = Path(__file__).resolve().parent.parent
-STUB = REPO / "exercises" / "rnn_step_by_step.ipynb"
+STUB = REPO / "exercises" / "rnn" / "rnn_step_by_step.ipynb"
 LIMITS = Limits(call_timeout=3.0, memory_bytes=1 << 30, processes=64)
 CONFIG = GradingConfig(
     limits=Limits(cell_timeout=5, notebook_timeout=60, call_timeout=5, memory_bytes=1 << 30)
 )
-PORTABLE = sandbox.Sandbox(sandbox.PORTABLE, (f"{sandbox.ENV_VAR}=portable", *portable.GAPS))
+PORTABLE = levels.Sandbox(levels.PORTABLE, (f"{levels.ENV_VAR}=portable", *portable.GAPS))
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +59,7 @@ def golden() -> golden_mod.Golden:
 
 @pytest.fixture
 def forced(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(sandbox.ENV_VAR, sandbox.PORTABLE)
+    monkeypatch.setenv(levels.ENV_VAR, levels.PORTABLE)
 
 
 def _alive(procs: list[psutil.Process]) -> list[psutil.Process]:
@@ -96,9 +97,9 @@ def _gone(procs: list[psutil.Process], timeout: float = 10) -> bool:
 
 
 def test_env_var_forces_portable(forced: None) -> None:
-    sb = sandbox.select_sandbox()
-    assert sb.level == sandbox.PORTABLE
-    assert sb.missing[0] == f"{sandbox.ENV_VAR}=portable"
+    sb = levels.select_sandbox()
+    assert sb.level == levels.PORTABLE
+    assert sb.missing[0] == f"{levels.ENV_VAR}=portable"
     assert set(portable.GAPS) <= set(sb.missing)  # says what it does not enforce
 
 
@@ -114,11 +115,11 @@ def fresh_capabilities() -> Iterator[None]:
 def test_missing_fork_picks_portable_by_capability(
     monkeypatch: pytest.MonkeyPatch, fresh_capabilities: None
 ) -> None:
-    monkeypatch.delenv(sandbox.ENV_VAR, raising=False)
+    monkeypatch.delenv(levels.ENV_VAR, raising=False)
     monkeypatch.delattr(os, "fork")
     monkeypatch.delattr(os, "killpg")
-    sb = sandbox.select_sandbox()
-    assert sb.level == sandbox.PORTABLE
+    sb = levels.select_sandbox()
+    assert sb.level == levels.PORTABLE
     assert sb.missing[:2] == ("os.fork", "os.killpg")
     assert set(portable.GAPS) <= set(sb.missing)
 
@@ -127,10 +128,10 @@ def test_forcing_a_level_that_cannot_run_is_an_error(
     monkeypatch: pytest.MonkeyPatch, fresh_capabilities: None
 ) -> None:
     monkeypatch.delattr(os, "fork")
-    for level in (sandbox.BASIC, sandbox.STRONG):
-        monkeypatch.setenv(sandbox.ENV_VAR, level)
-        with pytest.raises(sandbox.SandboxError, match=r"os\.fork"):
-            sandbox.select_sandbox()
+    for level in (levels.BASIC, levels.STRONG):
+        monkeypatch.setenv(levels.ENV_VAR, level)
+        with pytest.raises(levels.SandboxError, match=r"os\.fork"):
+            levels.select_sandbox()
 
 
 def test_unenforced_address_space_limit_picks_portable(
@@ -138,11 +139,11 @@ def test_unenforced_address_space_limit_picks_portable(
 ) -> None:
     # macOS: every POSIX call exists, but RLIMIT_AS does not stop an allocation (the probe
     # exits 1 there); without strong, grading must not rely on it.
-    monkeypatch.delenv(sandbox.ENV_VAR, raising=False)
+    monkeypatch.delenv(levels.ENV_VAR, raising=False)
     monkeypatch.setattr(portable, "_AS_PROBE", "import sys; sys.exit(1)")
-    monkeypatch.setattr(sandbox, "_probe", lambda: sandbox.Sandbox(sandbox.BASIC, ("root",)))
-    sb = sandbox.select_sandbox()
-    assert sb.level == sandbox.PORTABLE
+    monkeypatch.setattr(levels, "probe_strong", lambda: levels.Sandbox(levels.BASIC, ("root",)))
+    sb = levels.select_sandbox()
+    assert sb.level == levels.PORTABLE
     assert sb.missing[0] == "enforced RLIMIT_AS"
 
 
@@ -186,7 +187,7 @@ def test_thread_frame_reader_without_select() -> None:
     frames = [plain.pack({"kind": "case", "n": i}) for i in range(3)]
     data = b"".join(len(f).to_bytes(8, "little") + f for f in frames)
     with os.fdopen(rfd, "rb") as stream:
-        reader = _ThreadFrameReader(stream, max_frame=1 << 20)
+        reader = ThreadReader(stream, max_frame=1 << 20)
         for i in range(0, len(data), 7):  # frames split across writes
             os.write(wfd, data[i : i + 7])
         got = [reader.next(time.monotonic() + 10) for _ in frames]
@@ -250,9 +251,9 @@ def judge_portable(
     cells: list[str], golden: golden_mod.Golden, limits: Limits = LIMITS
 ) -> dict[str, ExerciseResult]:
     """Judge ``cells`` with the runner of a portable job (spawn mode, watcher, no rlimits)."""
-    extracted = extract_sources(list(enumerate(cells)))
+    extracted = extract_sources(list(enumerate(cells)), NAMES)
     cases = {n: golden.for_exercise(n) for n in NAMES}
-    with sandbox.job(PORTABLE, limits, golden_dirs=(golden.path,)) as j:
+    with jobs.job(PORTABLE, limits, golden_dirs=(golden.path,)) as j:
         assert isinstance(j.launcher, PortableLauncher) and j.kernel_guard is not None
         raws = run_exercises(extracted, cases, limits, j.judgedir, j.launcher, j.compat)
     out: dict[str, ExerciseResult] = {}
@@ -260,7 +261,7 @@ def judge_portable(
     for spec in EXERCISES:
         out[spec.name] = res = judge_exercise(
             spec, cases[spec.name], extracted[spec.name], raws.get(spec.name),
-            points=spec.default_points, rtol=golden.rtol, atol=golden.atol, limits=limits,
+            points=spec.points, rtol=golden.rtol, atol=golden.atol, limits=limits,
             failing=verdicts,
         )  # fmt: skip
         verdicts[spec.name] = res.status
@@ -392,7 +393,7 @@ def test_output_games_cost_only_their_exercise(ret: str, golden: golden_mod.Gold
 
 def _grade(nb: nbformat.NotebookNode, tmp_path: Path) -> GradeResult:
     result = grade_notebook(write(nb, tmp_path / "submission.ipynb"), config=CONFIG)
-    assert result.sandbox == sandbox.PORTABLE
+    assert result.sandbox == levels.PORTABLE
     assert "file-size limit" in result.sandbox_missing
     return result
 
@@ -483,7 +484,7 @@ def test_parallel_hostile_and_honest_notebooks(forced: None, tmp_path: Path) -> 
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(lambda p: grade_notebook(p, config=CONFIG), paths))
     for name, result in zip(notebooks, results, strict=True):
-        assert result.status == "graded" and result.sandbox == sandbox.PORTABLE, name
+        assert result.status == "graded" and result.sandbox == levels.PORTABLE, name
         assert result.score == 100, (name, [e.reason for e in result.exercises if e.reason])
     assert not _our_processes()
 
@@ -499,7 +500,7 @@ def test_ctrl_c_stops_kernel_and_judge(tmp_path: Path) -> None:
     )
     nb = submission({"rnn_cell_forward": src}, before=("import time\ntime.sleep(600)",))
     path = write(nb, tmp_path / "slow.ipynb")
-    env = {**os.environ, sandbox.ENV_VAR: sandbox.PORTABLE}
+    env = {**os.environ, levels.ENV_VAR: levels.PORTABLE}
     cmd = [sys.executable, "-m", "grader", str(path), "--no-html", "--timeout", "900"]
     proc = subprocess.Popen(cmd, env=env, start_new_session=True, stderr=subprocess.PIPE)
     grader = psutil.Process(proc.pid)
@@ -596,7 +597,7 @@ def _attempts(report: Path) -> list[list[str]]:
 
 
 def _simulated_env(tmp_path: Path, report: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != sandbox.ENV_VAR}
+    env = {k: v for k, v in os.environ.items() if k != levels.ENV_VAR}
     tmpdir = tmp_path / "temp dir"  # job directories, kernel sockets: a path with a space
     tmpdir.mkdir(exist_ok=True)
     env.update(TMPDIR=str(tmpdir), SIMULATED_WINDOWS_REPORT=str(report))
@@ -663,10 +664,10 @@ def test_runner_in_spawn_mode_on_simulated_windows(
     """The runner's spawn mode (and its ``--child``) needs no fork, rlimits or select."""
     from tests.test_judge import REFERENCE
 
-    extracted = extract_sources([(0, REFERENCE)])
+    extracted = extract_sources([(0, REFERENCE)], NAMES)
     names = ["rnn_cell_forward", "rnn_forward"]
     cases = {n: golden.for_exercise(n) for n in names}
-    request = _request(names, extracted, cases, LIMITS, REPO / "grader" / "compat", "spawn")
+    request = encode_request(names, extracted, cases, LIMITS, REPO / "grader" / "compat", "spawn")
     report = tmp_path / "attempts.json"
     code = "import runpy\nrunpy.run_module('grader.judge.runner', run_name='__main__')\n"
     proc = _simulated(code, env=_simulated_env(tmp_path, report), input=request)

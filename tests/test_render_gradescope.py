@@ -8,9 +8,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from grader.assignment.spec import EXERCISES
 from grader.core.models import CheckResult, ExerciseResult, GradeResult, Status
 from grader.render.gradescope import render_gradescope, write_gradescope
+from tests.shipped import EXERCISES
 
 # Gradescope's documented results format (specs/#output-format), as a JSON schema.
 SCHEMA = {
@@ -57,7 +57,7 @@ def result(hidden_fail: bool = True) -> GradeResult:
         exercises.append(
             ExerciseResult(
                 spec.name, Status.PASSED if ok else Status.FAILED,
-                spec.default_points if ok else 0.0, spec.default_points, checks,
+                spec.points if ok else 0.0, spec.points, checks,
                 reason="" if ok else "a differs in 3 of 50",
             )
         )  # fmt: skip

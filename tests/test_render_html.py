@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from grader.assignment.spec import EXERCISES
 from grader.core.models import (
     CellOutcome,
     CellStatus,
@@ -22,6 +21,7 @@ from grader.core.models import (
 )
 from grader.render.html import MAX_CELL_OUTPUT, render_html, write_html
 from grader.render.text import explain_shape
+from tests.shipped import ASSIGNMENT, EXERCISES
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -31,8 +31,8 @@ def passing() -> GradeResult:
         ExerciseResult(
             s.name,
             Status.PASSED,
-            s.default_points,
-            s.default_points,
+            s.points,
+            s.points,
             checks=(CheckResult(f"shape of {s.outputs[0]}", True, kind="shape", case="public"),),
         )
         for s in EXERCISES
@@ -117,7 +117,7 @@ def test_value_mismatch_shows_counts_first_indices_tolerances_and_grid() -> None
 def test_hidden_case_values_never_appear_even_if_the_judge_sent_them() -> None:
     check = value_mismatch(hidden=True)  # carries ``first`` and max_abs: must still not show
     ex = ExerciseResult("rnn_cell_forward", Status.FAILED, 0, 15, checks=(check,))
-    html = render_html(with_exercise(passing(), ex))
+    html = render_html(with_exercise(passing(), ex), ASSIGNMENT.case_labels())
     for value in ("0.595845", "0.75", "-0.25", "relative 4"):
         assert value not in html
     assert "hidden case &#39;m1&#39;: a single example (m = 1)" in html

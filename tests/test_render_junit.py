@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import xmlschema
 
-from grader.assignment.spec import EXERCISES
 from grader.core.models import CheckResult, ErrorInfo, ExerciseResult, GradeResult, Status
 from grader.render.junit import render_junit, write_junit
+from tests.shipped import EXERCISES
 
 # The Jenkins/Ant JUnit schema (junit-10.xsd), reduced to what CI tools read.
 JUNIT_XSD = """<?xml version="1.0" encoding="UTF-8"?>
@@ -75,7 +75,7 @@ def graded(name: str = "alice.ipynb", message: str = "a_next differs") -> GradeR
         passed = status is Status.PASSED
         exercises.append(
             ExerciseResult(
-                spec.name, status, spec.default_points if passed else 0.0, spec.default_points,
+                spec.name, status, spec.points if passed else 0.0, spec.points,
                 checks=(CheckResult("values of a_next", passed, "" if passed else message),),
                 reason="" if passed else message,
                 error=ErrorInfo("timeout", "ran past 10 s") if status is Status.TIMEOUT else None,

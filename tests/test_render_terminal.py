@@ -7,16 +7,16 @@ from dataclasses import replace
 
 import pytest
 
-from grader.assignment.spec import EXERCISES
 from grader.core.models import Diagnosis, ExerciseResult, GradeResult, Status
 from grader.render.terminal import render_terminal, use_color
 from grader.render.text import one_line, strip_controls
+from tests.shipped import EXERCISES
 
 
 def result(**changes: ExerciseResult) -> GradeResult:
     exercises = tuple(
         changes.get(s.name)
-        or ExerciseResult(s.name, Status.PASSED, s.default_points, s.default_points)
+        or ExerciseResult(s.name, Status.PASSED, s.points, s.points)
         for s in EXERCISES
     )
     score = sum(e.score for e in exercises)
@@ -175,7 +175,7 @@ def test_what_to_fix_first_lists_at_most_two_and_skips_blocked_callers() -> None
     from grader.render.advice import advice, fix_first
 
     failing = {
-        s.name: ExerciseResult(s.name, Status.ERROR, 0, s.default_points, reason=f"{s.name} broke")
+        s.name: ExerciseResult(s.name, Status.ERROR, 0, s.points, reason=f"{s.name} broke")
         for s in EXERCISES
     }
     # lstm_backward only fails because lstm_cell_backward does: it is not listed

@@ -1,4 +1,4 @@
-"""grader.sandbox.select: level selection, job layout, and — when this machine allows it — the strong
+"""grader.sandbox: level selection, job layout, and — when this machine allows it — the strong
 sandbox's isolation, checked from inside with real sandboxed processes and kernels."""
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ import pytest
 from grader.core.config import Limits
 from grader.core.models import CellStatus
 from grader.core.resources import data_dir
-from grader.sandbox import select as sandbox
-from grader.sandbox.view import interpreter_paths
+from grader.sandbox import jobs, levels, strong
+from grader.sandbox.uids import wait_gone
+from grader.sandbox.view import Bind, interpreter_paths
 from grader.stages.execute import execute_notebook
 
 
@@ -26,7 +27,7 @@ def _needed() -> list[Path]:
     return interpreter_paths()
 
 
-SB = sandbox.select_sandbox()
+SB = levels.select_sandbox()
 strong_only = pytest.mark.skipif(
     not SB.strong,
     reason=f"strong sandbox unavailable here (missing: {', '.join(SB.missing)})",
@@ -35,29 +36,29 @@ LIMITS = Limits(cell_timeout=5, notebook_timeout=60, processes=64)
 
 
 def test_env_var_forces_basic(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(sandbox.ENV_VAR, "basic")
-    got = sandbox.select_sandbox()
+    monkeypatch.setenv(levels.ENV_VAR, "basic")
+    got = levels.select_sandbox()
     assert got.level == "basic" and not got.strong
-    assert got.missing == (f"{sandbox.ENV_VAR}=basic",)
+    assert got.missing == (f"{levels.ENV_VAR}=basic",)
 
 
 def test_env_var_strong_is_an_error_when_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(sandbox.ENV_VAR, "strong")
-    monkeypatch.setattr(sandbox, "_probe", lambda: sandbox.Sandbox("basic", ("root",)))
-    with pytest.raises(sandbox.SandboxError, match="unavailable: root"):
-        sandbox.select_sandbox()
+    monkeypatch.setenv(levels.ENV_VAR, "strong")
+    monkeypatch.setattr(levels, "probe_strong", lambda: levels.Sandbox("basic", ("root",)))
+    with pytest.raises(levels.SandboxError, match="unavailable: root"):
+        levels.select_sandbox()
 
 
 @pytest.mark.parametrize("value", ["stronk", "none", "off", "portable-ish", "basic\nstrong"])
 def test_unknown_env_value_is_a_usage_error(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     from grader.core.errors import ExitCode, GraderError
 
-    monkeypatch.setenv(sandbox.ENV_VAR, value)
+    monkeypatch.setenv(levels.ENV_VAR, value)
     with pytest.raises(GraderError) as info:
-        sandbox.select_sandbox()
+        levels.select_sandbox()
     message = str(info.value)
     assert info.value.exit_code == ExitCode.USAGE
-    assert "\n" not in message and sandbox.ENV_VAR in message and repr(value) in message
+    assert "\n" not in message and levels.ENV_VAR in message and repr(value) in message
     assert "strong" in message and "basic" in message
 
 
@@ -65,9 +66,9 @@ def test_unknown_env_value_is_a_usage_error(monkeypatch: pytest.MonkeyPatch, val
 def test_empty_or_differently_cased_values_are_accepted(
     monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
-    monkeypatch.setenv(sandbox.ENV_VAR, value)
-    monkeypatch.setattr(sandbox, "_probe", lambda: sandbox.Sandbox("basic", ("root",)))
-    assert sandbox.select_sandbox().level == "basic"
+    monkeypatch.setenv(levels.ENV_VAR, value)
+    monkeypatch.setattr(levels, "probe_strong", lambda: levels.Sandbox("basic", ("root",)))
+    assert levels.select_sandbox().level == "basic"
 
 
 def test_cli_reports_an_unknown_env_value_in_one_line(
@@ -79,7 +80,7 @@ def test_cli_reports_an_unknown_env_value_in_one_line(
 
     nb = tmp_path / "x.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]), str(nb))
-    monkeypatch.setenv(sandbox.ENV_VAR, "stronk")
+    monkeypatch.setenv(levels.ENV_VAR, "stronk")
     assert main([str(nb), "--json", str(tmp_path / "r.json"), "--no-html"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("grade: error: ")
@@ -93,7 +94,7 @@ def test_cli_reports_an_unknown_env_value_in_one_line(
 
 
 def test_basic_job_layout_and_cleanup() -> None:
-    with sandbox.job(sandbox.Sandbox("basic"), LIMITS) as j:
+    with jobs.job(levels.Sandbox("basic"), LIMITS) as j:
         assert j.kernel_prefix == [] and j.kernel_uid is None and j.judge_uid is None
         assert (j.workdir / "rnn_utils.py").is_file() and j.judgedir.is_dir()
         assert j.kernel_env["HOME"] != j.judge_env["HOME"]
@@ -106,10 +107,10 @@ def test_view_binds_the_interpreter_and_job_and_covers_the_answer_key(tmp_path: 
     work.mkdir()
     private = tmp_path / "private-golden"
     private.mkdir()
-    view = sandbox._view(61000, work, [sandbox.Bind(work, writable=True)], (private,))
+    view = strong.job_view(61000, work, [Bind(work, writable=True)], (private,))
     binds = {b.path: b.writable for b in view.binds}
     assert binds[work] is True and all(not w for p, w in binds.items() if p != work)
-    checkout = Path(sandbox.__file__).resolve().parents[1]
+    checkout = Path(strong.__file__).resolve().parents[2]
     if (checkout / "solutions").is_dir():  # the editable checkout: only grader/ is bound
         assert checkout / "grader" in binds and checkout not in binds
         assert not any(p == checkout / "solutions" or checkout / "solutions" in p.parents
@@ -119,7 +120,7 @@ def test_view_binds_the_interpreter_and_job_and_covers_the_answer_key(tmp_path: 
     # nothing of a home, a class folder or /work unless the interpreter lives there
     assert not any(p in (Path("/home"), Path("/root"), Path("/work"), Path("/srv")) for p in binds)
     # the shipped data inside a bound package is covered; a golden set elsewhere is just absent
-    shipped = Path(sandbox.__file__).resolve().parent / "_data"
+    shipped = Path(strong.__file__).resolve().parents[1] / "_data"
     assert (shipped in view.hidden) == shipped.is_dir()
     assert private not in view.hidden and not any(private.is_relative_to(p) for p in binds)
 
@@ -158,7 +159,7 @@ print(json.dumps(out))
 @strong_only
 def test_sandboxed_process_is_isolated_from_the_inside() -> None:
     golden = [str(data_dir("golden").resolve())]
-    with sandbox.job(SB, LIMITS) as j:
+    with jobs.job(SB, LIMITS) as j:
         if SB.rootless:  # one uid: the grader's, root of an own user namespace inside
             assert j.kernel_uid is None and j.judge_uid is None and j.uids == ()
         else:
@@ -207,13 +208,13 @@ def test_sandboxed_process_is_isolated_from_the_inside() -> None:
 def test_uids_are_never_shared_between_grader_processes() -> None:
     other = textwrap.dedent(
         """
-        from grader.sandbox import select as sandbox
+        from grader.sandbox import jobs, levels
         from grader.core.config import Limits
-        with sandbox.job(sandbox.select_sandbox(), Limits()) as j:
+        with jobs.job(levels.select_sandbox(), Limits()) as j:
             print(j.kernel_uid, j.judge_uid)
         """
     )
-    with sandbox.job(SB, LIMITS) as a, sandbox.job(SB, LIMITS) as b:
+    with jobs.job(SB, LIMITS) as a, jobs.job(SB, LIMITS) as b:
         mine = {a.kernel_uid, a.judge_uid, b.kernel_uid, b.judge_uid}
         out = subprocess.run(
             [sys.executable, "-c", other], capture_output=True, text=True, check=True, timeout=120
@@ -273,7 +274,7 @@ def test_kernel_in_strong_sandbox_daemons_fork_bombs_and_parent_kills() -> None:
         "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
     ]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    with sandbox.job(SB, LIMITS) as j:
+    with jobs.job(SB, LIMITS) as j:
         uids = j.uids
         root = j.root
         log = execute_notebook(
@@ -289,7 +290,7 @@ def test_kernel_in_strong_sandbox_daemons_fork_bombs_and_parent_kills() -> None:
     assert "parent is init" in out[3].output and "still here" in out[4].output
     # the kernel is not PID 1 of its namespace: killing itself works, and is named
     assert out[5].status is CellStatus.KERNEL_DIED and "SIGKILL" in out[5].evalue
-    assert sandbox.wait_gone(uids) == []  # daemon and bomb children died with the namespace
+    assert wait_gone(uids) == []  # daemon and bomb children died with the namespace
     assert _started_in(root) == []  # rootless too: nothing started from this job is alive
 
 
@@ -299,7 +300,7 @@ def test_kernel_interrupt_still_works_inside_the_namespace() -> None:
     cells = ["while True:\n    pass", "print('alive')"]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     limits = Limits(cell_timeout=2, notebook_timeout=60)
-    with sandbox.job(SB, limits) as j:
+    with jobs.job(SB, limits) as j:
         log = execute_notebook(
             nb, j.workdir, limits, env=j.kernel_env, kernel_cmd_prefix=j.kernel_prefix,
             owner=j.kernel_uid,

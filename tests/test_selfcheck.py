@@ -12,14 +12,14 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from grader.assignment.spec import NAMES
 from grader.authoring.stubgen import render_solved
 from grader.core.config import GradingConfig, Limits
 from grader.pipeline import grade_notebook
-from grader.stages.execute import prepare_workdir
+from grader.sandbox.workdir import prepare_workdir
 from grader.student import check as selfcheck
 from grader.student.server import with_callees
 from tests.notebooks import function_sources, mutate, write
+from tests.shipped import ASSIGNMENT, NAMES
 
 SRC = function_sources()
 #: the reference's annotations need these names (the course style has none)
@@ -150,8 +150,8 @@ def test_the_stub_falls_back_to_the_public_tests_without_the_grader(
 
 
 def test_callees_are_judged_with_the_exercise() -> None:
-    assert with_callees(["rnn_backward"]) == ["rnn_cell_backward", "rnn_backward"]
-    assert with_callees(list(NAMES)) == list(NAMES)
+    assert with_callees(["rnn_backward"], ASSIGNMENT) == ["rnn_cell_backward", "rnn_backward"]
+    assert with_callees(list(NAMES), ASSIGNMENT) == list(NAMES)
 
 
 def test_an_unknown_exercise_is_one_clear_error() -> None:

@@ -11,7 +11,6 @@ Gradescope image: ``RNN_GRADER_SUBMISSION``, ``RNN_GRADER_RESULTS``, ``RNN_GRADE
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import io
 import subprocess
@@ -20,7 +19,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from grader.core.errors import ExitCode, GraderError, UsageError
+from grader.core.errors import GraderError, UsageError
 
 SETUP_SH = """\
 #!/usr/bin/env bash
@@ -145,31 +144,7 @@ def build_bundle(
                 golden_mod.load(golden)  # same: validate before shipping
                 for name in ("manifest.json", "inputs.npz", "expected.npz"):
                     _add(zf, f"golden/{name}", (golden / name).read_bytes(), 0o644)
-        from grader.batch.cache import atomic_write
+        from grader.core.fileio import atomic_write
 
         atomic_write(out, buf.getvalue())
     return out
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "gradescope-bundle",
-        help="build the Gradescope autograder zip",
-        description="Build the autograder zip to upload to Gradescope (setup.sh, run_autograder, "
-        "this package as a wheel; optionally a private golden set and a config).",
-    )
-    p.add_argument("out", type=Path, metavar="OUT.zip", help="where to write the zip")
-    p.add_argument("--wheel", type=Path, help="use this wheel instead of building one")
-    p.add_argument("--golden", type=Path, metavar="DIR", help="ship a private golden set")
-    p.add_argument("--config", type=Path, metavar="FILE", help="ship a TOML config")
-    p.set_defaults(func=handler)
-
-
-def handler(args: argparse.Namespace) -> int:
-    try:
-        out = build_bundle(args.out, wheel=args.wheel, golden=args.golden, config=args.config)
-    except GraderError as exc:
-        print(f"grade gradescope-bundle: {exc}", file=sys.stderr)
-        return int(exc.exit_code)
-    print(f"wrote {out}: upload it as the autograder of a Gradescope 'Programming Assignment'")
-    return int(ExitCode.OK)

@@ -1,4 +1,4 @@
-"""Resumable result cache for ``grade batch`` and atomic file writes.
+"""Resumable result cache for ``grade batch``.
 
 A cached result is valid only for the exact notebook bytes, golden set, grading config and grader
 version that produced it, so all four go into the key: edit a notebook, rebuild the golden data,
@@ -11,40 +11,19 @@ so an interrupted batch leaves either the old file or the new one, never half of
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import gzip
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from grader.core.config import GradingConfig
+from grader.core.fileio import atomic_write
 from grader.core.models import GradeResult
 
 #: bump when the cache layout or the meaning of a key changes
 CACHE_FORMAT = 1
-
-
-def atomic_write(path: Path, data: str | bytes, *, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` so readers never see a partial file (temp + fsync + replace)."""
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(raw)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        # KeyboardInterrupt included: never leave temp files behind in the output directory.
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def config_fingerprint(config: GradingConfig) -> str:

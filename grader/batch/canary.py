@@ -22,10 +22,10 @@ import nbformat
 import numpy as np
 
 from grader.assignment import golden as golden_mod
-from grader.assignment.spec import EXERCISES
 from grader.core.config import GradingConfig
 from grader.core.errors import InfrastructureError
 from grader.core.models import GradeResult
+from grader.judge.equality import BITWISE, equal
 
 #: Name of the notebook file the canary grades (shows up in logs and in its result).
 CANARY_NAME = "canary.ipynb"
@@ -109,8 +109,9 @@ _BUILD = """
 def public_canary(golden: golden_mod.Golden) -> nbformat.NotebookNode:
     """A notebook whose functions return the public case's expected outputs (see module doc)."""
     nb = nbformat.v4.new_notebook()
-    nb.cells.append(nbformat.v4.new_code_cell("import numpy as np\nfrom rnn_utils import *"))
-    for spec in EXERCISES:
+    imports = "\n".join(filter(None, ("import numpy as np", golden.assignment.helper_import)))
+    nb.cells.append(nbformat.v4.new_code_cell(imports))
+    for spec in golden.assignment.exercises:
         public = [c for c in golden.for_exercise(spec.name) if not c.hidden]
         if not public:
             continue
@@ -124,7 +125,7 @@ def public_canary(golden: golden_mod.Golden) -> nbformat.NotebookNode:
 
 def _find(value: Any, tree: Any, path: tuple[Any, ...]) -> tuple[Any, ...] | None:
     """The path of an input subtree equal to ``value`` (same type, shape and bits), if any."""
-    if _same(value, tree):
+    if equal(value, tree, BITWISE):
         return path
     if isinstance(tree, (tuple, list)):
         for i, item in enumerate(tree):
@@ -137,20 +138,6 @@ def _find(value: Any, tree: Any, path: tuple[Any, ...]) -> tuple[Any, ...] | Non
             if found is not None:
                 return found
     return None
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return (
-            isinstance(a, np.ndarray)
-            and isinstance(b, np.ndarray)
-            and a.dtype == b.dtype
-            and a.shape == b.shape
-            and bool(np.array_equal(a, b))
-        )
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    return False
 
 
 def _encode(value: Any, args: tuple[Any, ...], where: tuple[Any, ...]) -> Any:

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from grader.assignment import golden as golden_mod
-from grader.batch.run import Job, Outcome, _failure_result, grade_bytes
+from grader.batch.workers import Job, Outcome, failure_result, grade_bytes
 from grader.core.config import GradingConfig
 from grader.core.errors import UsageError
-from grader.core.resources import data_dir
+from grader.core.resources import default_golden
 
 
 def _import_distributed() -> Any:
@@ -70,11 +70,7 @@ def run_dask(
     try:
         # Always ship our golden set (even the default one): workers with another version of the
         # package would otherwise grade against other arrays than the cache key says.
-        source = golden_dir or data_dir("golden")
-        names = golden_mod.FILES + tuple(
-            n for n in golden_mod.OPTIONAL_FILES if (source / n).exists()
-        )
-        files = {n: (source / n).read_bytes() for n in names}
+        files = golden_mod.files(golden_dir or default_golden())
         [golden] = client.scatter([files], broadcast=True, hash=False)
         by_future = {}
         for job, data in jobs:
@@ -93,13 +89,13 @@ def run_dask(
                     if name == "KilledWorker"
                     else f"the cluster failed to grade it ({name}: {exc})"
                 )
-                on_outcome(job, _failure_result(job, "worker_died", why, golden_id))
+                on_outcome(job, failure_result(job, "worker_died", why, golden_id))
                 continue
             if kind == "ok":
                 on_outcome(job, Outcome(payload))
             else:
                 what = "a worker cannot grade" if kind == "infrastructure" else "internal error"
-                on_outcome(job, _failure_result(job, kind, f"{what}: {payload}", golden_id))
+                on_outcome(job, failure_result(job, kind, f"{what}: {payload}", golden_id))
     finally:
         if own:
             client.close()

@@ -1,13 +1,16 @@
-"""What an instructor may tune: points per exercise and resource limits (TOML file or defaults)."""
+"""What an instructor may tune: points per exercise and resource limits (TOML file or defaults).
+
+Points default to the assignment's own (its spec); a config overrides some of them.
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Collection
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from grader.assignment.spec import EXERCISES, NAMES
 from grader.core.errors import UsageError
 
 if sys.version_info >= (3, 11):
@@ -35,21 +38,19 @@ class Limits:
 
 @dataclass(frozen=True)
 class GradingConfig:
-    points: dict[str, float] = field(
-        default_factory=lambda: {e.name: e.default_points for e in EXERCISES}
-    )
+    #: points per exercise that override the assignment's own
+    points: dict[str, float] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
 
-    @property
-    def max_score(self) -> float:
-        return float(sum(self.points.values()))
+    def points_for(self, name: str, default: float) -> float:
+        return float(self.points.get(name, default))
 
 
-def load_config(path: Path | None) -> GradingConfig:
-    """Read a TOML config::
+def load_config(path: Path | None, names: Collection[str] | None = None) -> GradingConfig:
+    """Read a TOML config (``names``: the assignment's exercises, to check [points] against)::
 
     [points]
-    rnn_cell_forward = 20
+    cell_forward = 20
     [limits]
     call_timeout = 5
     """
@@ -62,8 +63,10 @@ def load_config(path: Path | None) -> GradingConfig:
     base = GradingConfig()
     points = dict(base.points)
     for name, value in data.get("points", {}).items():
-        if name not in NAMES:
-            raise UsageError(f"{path}: [points] {name!r} is not an exercise; use one of {NAMES}")
+        if names is not None and name not in names:
+            raise UsageError(
+                f"{path}: [points] {name!r} is not an exercise; use one of {tuple(names)}"
+            )
         if not isinstance(value, (int, float)) or value < 0:
             raise UsageError(f"{path}: [points] {name} must be a number >= 0, got {value!r}")
         points[name] = float(value)

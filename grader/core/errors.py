@@ -6,7 +6,7 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """Process exit codes (design.md §1.2)."""
+    """Process exit codes (docs/architecture.md §1.2)."""
 
     OK = 0  #: graded, every exercise passed (batch: every notebook got a result)
     NOT_PASSED = 1  #: graded, something did not pass

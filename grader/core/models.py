@@ -1,6 +1,6 @@
 """Typed, frozen result objects flowing from the judge to the renderers.
 
-``GradeResult.to_dict()`` is the JSON contract of design.md §1.3 (plus extra fields, which the
+``GradeResult.to_dict()`` is the JSON contract of docs/architecture.md §1.3 (plus extra fields, which the
 contract allows); ``GradeResult.from_dict()`` reads it back (batch resume, class overview).
 """
 
@@ -75,7 +75,7 @@ class ErrorInfo:
     kind: str
     message: str
     type: str = ""
-    #: the student's own frames, formatted ("cell 4, line 12, in rnn_forward: ...")
+    #: the student's own frames, formatted ("cell 4, line 12, in my_function: ...")
     traceback: tuple[str, ...] = ()
     limit: str | None = None
     case: str | None = None

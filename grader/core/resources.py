@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 _PKG = Path(__file__).resolve().parent.parent
+#: the assignment ``grade`` grades when none is named (its folders: exercises/, solutions/, golden/)
+DEFAULT_ASSIGNMENT = "rnn"
 
 
 def data_dir(name: str) -> Path:
@@ -15,9 +17,24 @@ def data_dir(name: str) -> Path:
     return _PKG.parent / name
 
 
+def default_golden() -> Path:
+    """The shipped assignment's built data."""
+    return data_dir("golden") / DEFAULT_ASSIGNMENT
+
+
+def checkout_root() -> Path:
+    """The source checkout this package sits in (authoring commands need one)."""
+    return _PKG.parent
+
+
+def default_source() -> Path:
+    """The shipped assignment's source folder (``assignment.toml``): a checkout only."""
+    return checkout_root() / "exercises" / DEFAULT_ASSIGNMENT
+
+
 def compat_dir() -> Path:
-    """Course helper modules (rnn_utils, public_tests) placed next to every graded notebook."""
-    return _PKG / "compat"
+    """The default assignment's helper modules (rnn_utils, ...), placed next to a notebook."""
+    return default_golden() / "helpers"
 
 
 def version() -> str:

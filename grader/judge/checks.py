@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -12,11 +12,10 @@ from grader.assignment.golden import Case
 from grader.assignment.spec import ExerciseSpec
 from grader.core.config import Limits
 from grader.core.models import CheckResult, Diagnosis, ErrorInfo, ExerciseResult, Status
-from grader.judge.compare import check_array, identical, same, type_name
+from grader.judge.compare import check_array, type_name
 from grader.judge.dispatch import RawOutcome
+from grader.judge.equality import OUTPUTS, UNCHANGED, VALUES, equal
 from grader.stages.extract import Extracted
-
-PARAMETERS = "parameters"
 
 
 def _where(case: Case) -> str:
@@ -35,8 +34,10 @@ def _check_cache(
     case: Case,
     rtol: float,
     atol: float,
+    passed_in: Collection[str] = (),
 ) -> Iterator[CheckResult]:
-    """A single-step cache: a tuple with every element in its place, parameters passed through."""
+    """A single-step cache: a tuple with every element in its place; a field named like one of
+    the exercise's arguments (``passed_in``, e.g. a parameters dict) must be that argument."""
     where = _where(case)
     base: dict[str, Any] = {"case": case.id, "hidden": case.hidden, "kind": "cache"}
     order = ", ".join(fields)
@@ -51,16 +52,19 @@ def _check_cache(
     yield CheckResult(f"{prefix} structure", True, **base)
     for i, (name, g, e) in enumerate(zip(fields, got, exp, strict=True)):
         label = f"{prefix}[{i}] is {name}"
-        if same(g, e, rtol, atol):
+        if equal(g, e, OUTPUTS, rtol, atol):
             yield CheckResult(label, True, **base)
             continue
-        holds = [fields[j] for j, other in enumerate(exp) if j != i and same(g, other, rtol, atol)]
+        holds = [
+            fields[j]
+            for j, other in enumerate(exp)
+            if j != i and equal(g, other, OUTPUTS, rtol, atol)
+        ]
         if holds:
             msg = f"{prefix}[{i}] holds {holds[0]}; expected {name} (the order is ({order})){where}"
-        elif name == PARAMETERS:
-            msg = (
-                f"{prefix}[{i}] should be the parameters dict passed in, got {type_name(g)}{where}"
-            )
+        elif name in passed_in:
+            kind = "dict" if isinstance(e, dict) else "argument"
+            msg = f"{prefix}[{i}] should be the {name} {kind} passed in, got {type_name(g)}{where}"
         elif isinstance(g, np.ndarray) and isinstance(e, np.ndarray) and g.shape != e.shape:
             msg = f"{prefix}[{i}] ({name}) has shape {g.shape}; expected {e.shape}{where}"
         else:
@@ -69,7 +73,13 @@ def _check_cache(
 
 
 def _check_caches(
-    got: Any, exp: tuple[Any, ...], fields: Sequence[str], case: Case, rtol: float, atol: float
+    got: Any,
+    exp: tuple[Any, ...],
+    fields: Sequence[str],
+    case: Case,
+    rtol: float,
+    atol: float,
+    passed_in: Collection[str] = (),
 ) -> Iterator[CheckResult]:
     """``caches = (list of T_x cell caches, x)``."""
     where = _where(case)
@@ -96,19 +106,21 @@ def _check_caches(
     yield CheckResult("caches structure", True, **base)
     yield CheckResult(
         "caches[1] is x",
-        same(got_x, x, rtol, atol),
-        "" if same(got_x, x, rtol, atol) else f"caches[1] should be the input x{where}",
+        equal(got_x, x, OUTPUTS, rtol, atol),
+        "" if equal(got_x, x, OUTPUTS, rtol, atol) else f"caches[1] should be the input x{where}",
         **base,
     )
     for t, (g, e) in enumerate(zip(got_steps, steps, strict=True)):
         failed = [
             c
-            for c in _check_cache(f"caches[0][{t}]", g, e, fields, case, rtol, atol)
+            for c in _check_cache(f"caches[0][{t}]", g, e, fields, case, rtol, atol, passed_in)
             if not c.passed
         ]
         if failed:
             bad_steps = sum(
-                1 for gg, ee in zip(got_steps, steps, strict=True) if not same(gg, ee, rtol, atol)
+                1
+                for gg, ee in zip(got_steps, steps, strict=True)
+                if not equal(gg, ee, OUTPUTS, rtol, atol)
             )
             first = failed[0]
             yield CheckResult(
@@ -121,11 +133,36 @@ def _check_caches(
     yield CheckResult("caches[0][t] for every time step", True, **base)
 
 
+def _check_item(
+    label: str, got: Any, want: Any, case: Case, where: str, rtol: float, atol: float
+) -> Iterator[CheckResult]:
+    """One output: an array's type, shape, dtype and values; anything else (a number, a string,
+    nested data) equal within the tolerances. Hidden cases never show the expected value."""
+    if isinstance(want, np.ndarray):
+        yield from check_array(
+            label, got, want, case=case.id, hidden=case.hidden, where=where, rtol=rtol, atol=atol
+        )
+        return
+    ok = equal(got, want, VALUES, rtol, atol)
+    shown = "" if case.hidden else f": expected {want!r}"[:200]
+    yield CheckResult(
+        f"value of {label}",
+        ok,
+        "" if ok else f"{label} is {type_name(got)} with another value{shown}{where}",
+        kind="value",
+        case=case.id,
+        hidden=case.hidden,
+    )
+
+
 def _check_output(
     spec: ExerciseSpec, case: Case, out: Any, rtol: float, atol: float
 ) -> Iterator[CheckResult]:
     where = _where(case)
     exp = case.expected
+    if spec.returns == "value":  # one output, returned bare
+        yield from _check_item(spec.outputs[0], out, exp, case, where, rtol, atol)
+        return
     if spec.returns_dict:
         if not isinstance(out, dict):
             yield CheckResult(
@@ -152,16 +189,7 @@ def _check_output(
         )
         for key in spec.outputs:
             if key in out:
-                yield from check_array(
-                    key,
-                    out[key],
-                    exp[key],
-                    case=case.id,
-                    hidden=case.hidden,
-                    where=where,
-                    rtol=rtol,
-                    atol=atol,
-                )
+                yield from _check_item(key, out[key], exp[key], case, where, rtol, atol)
         return
     n = len(spec.outputs)
     if not isinstance(out, (tuple, list)) or len(out) != n:
@@ -178,14 +206,17 @@ def _check_output(
     yield CheckResult(
         f"returns a tuple of {n}", True, kind="signature", case=case.id, hidden=case.hidden
     )
-    for name, got, want in zip(spec.outputs[:-1], out[:-1], exp[:-1], strict=True):
-        yield from check_array(
-            name, got, want, case=case.id, hidden=case.hidden, where=where, rtol=rtol, atol=atol
+    k = n - 1 if spec.cache else n  # a cache, when declared, is the last element
+    for name, got, want in zip(spec.outputs[:k], out[:k], exp[:k], strict=True):
+        yield from _check_item(name, got, want, case, where, rtol, atol)
+    if spec.cache == "sequence":
+        yield from _check_caches(
+            out[-1], exp[-1], spec.cache_fields, case, rtol, atol, spec.args
         )
-    if spec.sequence:
-        yield from _check_caches(out[-1], exp[-1], spec.cache_fields, case, rtol, atol)
-    else:
-        yield from _check_cache("cache", out[-1], exp[-1], spec.cache_fields, case, rtol, atol)
+    elif spec.cache == "step":
+        yield from _check_cache(
+            "cache", out[-1], exp[-1], spec.cache_fields, case, rtol, atol, spec.args
+        )
 
 
 def _check_inputs(spec: ExerciseSpec, case: Case, after: Any) -> CheckResult:
@@ -193,7 +224,7 @@ def _check_inputs(spec: ExerciseSpec, case: Case, after: Any) -> CheckResult:
     if not isinstance(after, tuple) or len(after) != len(case.args):
         return CheckResult("inputs not mutated", True, **base)  # nothing comparable came back
     changed = [
-        n for n, a, b in zip(spec.args, after, case.args, strict=True) if not identical(a, b)
+        n for n, a, b in zip(spec.args, after, case.args, strict=True) if not equal(a, b, UNCHANGED)
     ]
     if changed:
         return CheckResult(

@@ -1,4 +1,6 @@
-"""Array and structure comparisons in the grader's own process (numpy.testing-style explanations).
+"""Array checks in the grader's own process (numpy.testing-style explanations).
+
+Structural equality (tuples, dicts, scalars) is ``grader.judge.equality``.
 
 Everything compared here came back through ``grader.wire.codec.unpack``: plain ndarrays, tuples, lists,
 str-keyed dicts, ``Opaque`` and ``ForeignArray`` markers — never a student object.
@@ -12,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from grader.core.models import CheckResult, Mismatch
+from grader.judge.shapes import explain_shape
 from grader.wire.codec import ForeignArray, Opaque
 
 GRID_MAX = 24
@@ -33,15 +36,6 @@ def type_name(value: Any) -> str:
     if isinstance(value, dict):
         return f"a dict with keys {sorted(value)[:12]}"
     return f"a {type(value).__name__} ({value!r:.60})"
-
-
-def explain_shape(expected: tuple[int, ...], got: tuple[int, ...]) -> str | None:
-    try:
-        from grader.render.text import explain_shape as explain
-    except ImportError:
-        return None
-    result: str | None = explain(expected, got)
-    return result
 
 
 def _fmt(x: float) -> str:
@@ -161,50 +155,3 @@ def check_array(
         if mm.max_abs is not None:
             msg += f"; max abs diff {_fmt(mm.max_abs)}"
     yield result("value", f"values of {label}", False, msg, mismatch=mm)
-
-
-def same(got: Any, exp: Any, rtol: float, atol: float) -> bool:
-    """Deep equality of decoded plain data, arrays compared with tolerances (never raises)."""
-    if isinstance(exp, np.ndarray):
-        return (
-            isinstance(got, np.ndarray)
-            and got.shape == exp.shape
-            and got.dtype.kind in "fiub"
-            and bool(np.all(np.isclose(got, exp, rtol=rtol, atol=atol, equal_nan=True)))
-        )
-    if isinstance(exp, (tuple, list)):
-        return (
-            type(got) is type(exp)
-            and len(got) == len(exp)
-            and all(same(g, e, rtol, atol) for g, e in zip(got, exp, strict=True))
-        )
-    if isinstance(exp, dict):
-        return (
-            isinstance(got, dict)
-            and set(got) == set(exp)
-            and all(same(got[k], exp[k], rtol, atol) for k in exp)
-        )
-    return bool(type(got) is type(exp) and got == exp)
-
-
-def identical(got: Any, exp: Any) -> bool:
-    """Exact equality (for 'inputs not mutated')."""
-    if isinstance(exp, np.ndarray):
-        return (
-            isinstance(got, np.ndarray)
-            and got.shape == exp.shape
-            and bool(np.array_equal(got, exp, equal_nan=True))
-        )
-    if isinstance(exp, (tuple, list)):
-        return (
-            isinstance(got, (tuple, list))
-            and len(got) == len(exp)
-            and all(identical(g, e) for g, e in zip(got, exp, strict=True))
-        )
-    if isinstance(exp, dict):
-        return (
-            isinstance(got, dict)
-            and set(got) == set(exp)
-            and all(identical(got[k], exp[k]) for k in exp)
-        )
-    return bool(got == exp)

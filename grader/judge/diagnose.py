@@ -1,7 +1,7 @@
 """Recognise known mistakes by their outputs on the golden cases.
 
-The catalogue of mistakes lives in ``solutions/mistakes.py`` (modified copies of the reference,
-which must not ship). At golden-build time ``write_variants`` runs each one on the golden inputs
+The catalogue of mistakes lives with an assignment's reference (``MISTAKES``: modified copies of
+the reference, which must not ship). At golden-build time ``write_variants`` runs each one on the golden inputs
 and stores texts and outputs as data next to the golden files::
 
     variants.json   {"format": 1, "mistakes": [{id, exercise, title, explanation, fix,
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,16 +28,16 @@ import numpy as np
 
 from grader.core.errors import GoldenError
 from grader.core.models import Diagnosis, ErrorInfo
+from grader.judge.equality import DIAGNOSIS, equal
 from grader.wire import codec as plain
 
 if TYPE_CHECKING:
     from grader.assignment.golden import Case
+    from grader.assignment.spec import Assignment, ExerciseSpec
 
 FORMAT = 1
 JSON_NAME = "variants.json"
 NPZ_NAME = "variants.npz"
-#: the largest case adds megabytes of data and no discriminating power
-SKIPPED_CASES = frozenset({"large"})
 
 
 @dataclass(frozen=True)
@@ -77,10 +76,18 @@ class Catalogue:
 
 
 # ---------------------------------------------------------------------------------------------
-# Build time (needs solutions/)
+# Build time (needs the reference's catalogue)
 
 
-def write_variants(out: Path, cases: Sequence[Case], *, rtol: float, atol: float) -> None:
+def write_variants(
+    out: Path,
+    cases: Sequence[Case],
+    *,
+    mistakes: Sequence[Any],
+    skip: frozenset[str] = frozenset(),
+    rtol: float,
+    atol: float,
+) -> None:
     """Run every catalogued mistake on its exercise's golden cases; write the two files to ``out``.
 
     A case *differs* when the variant's output is not the reference's within the grading tolerance
@@ -90,21 +97,20 @@ def write_variants(out: Path, cases: Sequence[Case], *, rtol: float, atol: float
     Raises ``GoldenError`` for a mistake whose outputs equal the reference on every case (it would
     be diagnosed on correct code) or whose id is not unique.
     """
-    from grader.assignment.golden import _write_npz
-    from solutions.mistakes import MISTAKES
+    from grader.assignment.golden import write_npz
 
     by_exercise: dict[str, list[Case]] = {}
     for case in cases:
-        if case.id not in SKIPPED_CASES:
+        if case.id not in skip:
             by_exercise.setdefault(case.exercise, []).append(case)
     entries: list[dict[str, Any]] = []
     arrays: dict[str, np.ndarray] = {}
     aliases: dict[str, str] = {}
     stored_by_content: dict[bytes, str] = {}
     seen: set[str] = set()
-    for mistake in MISTAKES:
+    for mistake in mistakes:
         if mistake.id in seen:
-            raise GoldenError(f"mistake id {mistake.id!r} appears twice in solutions/mistakes.py")
+            raise GoldenError(f"mistake id {mistake.id!r} appears twice in the catalogue")
         seen.add(mistake.id)
         if mistake.exercise not in by_exercise:
             continue  # a partial build (tests, one exercise): nothing to run it on
@@ -124,7 +130,7 @@ def write_variants(out: Path, cases: Sequence[Case], *, rtol: float, atol: float
                 else:
                     stored_by_content[digest] = key
                     arrays[key] = arr
-            same = _same(result, case.expected, rtol, atol)
+            same = equal(result, case.expected, RULES, rtol, atol)
             stored[case.id] = {"differs": not same, "tree": tree, "raised": None}
         if not any(c["differs"] for c in stored.values()):
             raise GoldenError(
@@ -142,7 +148,7 @@ def write_variants(out: Path, cases: Sequence[Case], *, rtol: float, atol: float
             }
         )
     out.mkdir(parents=True, exist_ok=True)
-    _write_npz(out / NPZ_NAME, arrays)
+    write_npz(out / NPZ_NAME, arrays)
     # indent=0: one value per line keeps diffs of the regenerated file readable, without the bulk
     doc = {"format": FORMAT, "mistakes": entries, "aliases": aliases}
     text = json.dumps(doc, indent=0, sort_keys=True)
@@ -178,7 +184,7 @@ def load_catalogue(golden_dir: Path) -> Catalogue:
     json_path, npz_path = golden_dir / JSON_NAME, golden_dir / NPZ_NAME
     if not json_path.is_file() or not npz_path.is_file():
         return Catalogue()
-    from grader.assignment.golden import _count_arrays
+    from grader.assignment.golden import count_arrays
 
     try:
         data = json.loads(json_path.read_text())
@@ -202,7 +208,7 @@ def load_catalogue(golden_dir: Path) -> Catalogue:
                     outputs[cid] = Raised(str(c["raised"]["type"]), str(c["raised"]["message"]))
                 else:
                     prefix = f"{e['id']}/{cid}/"
-                    count = _count_arrays(c["tree"])
+                    count = count_arrays(c["tree"])
                     outputs[cid] = plain.decode(
                         c["tree"], [array(prefix + str(i)) for i in range(count)]
                     )
@@ -258,7 +264,9 @@ def diagnose(
                 # A variant that reproduces the outputs exactly beats one that explains them
                 # only partly (dc_prev alone vs every gradient downstream of dc).
                 exact = sum(
-                    1 for cid in shared if _same(outputs[cid], variant.outputs[cid], rtol, atol)
+                    1
+                    for cid in shared
+                    if equal(outputs[cid], variant.outputs[cid], RULES, rtol, atol)
                 )
                 best.append(((exact, telling), variant))
         if not best:
@@ -273,7 +281,7 @@ def diagnose(
 
 def _explains(got: Any, want: Any, ref: Any, rtol: float, atol: float) -> bool:
     """``got`` equals the variant, or differs from the reference only where the variant does."""
-    if _same(got, want, rtol, atol):
+    if equal(got, want, RULES, rtol, atol):
         return True
     if ref is None or isinstance(want, Raised):
         return False
@@ -290,42 +298,15 @@ def _explains(got: Any, want: Any, ref: Any, rtol: float, atol: float) -> bool:
         keys = list(range(len(ref)))
     else:
         return False
-    diffs = [k for k in keys if not _same(got[k], ref[k], rtol, atol)]
-    return bool(diffs) and all(_same(got[k], want[k], rtol, atol) for k in diffs)
+    diffs = [k for k in keys if not equal(got[k], ref[k], RULES, rtol, atol)]
+    return bool(diffs) and all(equal(got[k], want[k], RULES, rtol, atol) for k in diffs)
 
 
-def _same(got: Any, want: Any, rtol: float, atol: float) -> bool:
-    """Structural equality with allclose for arrays (tuple and list count as the same)."""
-    if isinstance(want, Raised):
-        return _same_error(got, want)
-    if isinstance(got, plain.ForeignArray):
-        got = got.array
-    if isinstance(want, np.ndarray):
-        if not isinstance(got, np.ndarray) or got.shape != want.shape:
-            return False
-        if got.dtype.kind not in "biufc":
-            return False
-        return bool(np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True))
-    if isinstance(want, (tuple, list)):
-        return (
-            isinstance(got, (tuple, list))
-            and len(got) == len(want)
-            and all(_same(g, w, rtol, atol) for g, w in zip(got, want, strict=True))
-        )
-    if isinstance(want, dict):
-        return (
-            isinstance(got, dict)
-            and set(got) == set(want)
-            and all(_same(got[k], want[k], rtol, atol) for k in want)
-        )
-    if isinstance(want, float) and isinstance(got, (int, float)) and not isinstance(got, bool):
-        return math.isclose(got, want, rel_tol=rtol, abs_tol=atol) or (
-            math.isnan(got) and math.isnan(want)
-        )
-    return type(got) is type(want) and bool(got == want)
-
-
-def _same_error(got: Any, want: Raised) -> bool:
+def _same_error(got: Any, want: Any) -> bool | None:
+    """Whether ``got`` raised as ``want`` did; None when ``want`` is not a ``Raised`` (the rule
+    :data:`RULES` consults before the structural ones)."""
+    if not isinstance(want, Raised):
+        return None
     if isinstance(got, ErrorInfo):
         if got.kind != "exception":
             return False
@@ -335,6 +316,11 @@ def _same_error(got: Any, want: Raised) -> bool:
     # The judge may qualify the type ("builtins.ValueError") or prefix the message.
     same_type = got.type.rsplit(".", 1)[-1] == want.type
     return same_type and bool(want.message) and want.message in got.message
+
+
+#: Outputs against a variant's or the reference's: allclose for arrays and floats, tuple and list
+#: alike, a ``Raised`` matched by :func:`_same_error`.
+RULES = DIAGNOSIS.with_special(_same_error)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -348,35 +334,6 @@ PROBE_PREFIX = "probe."
 #: how a probe changes an argument: every float array a -> a * 1.5 + 0.25 (shapes kept)
 _SCALE, _SHIFT = 1.5, 0.25
 
-_SEQ_FORWARD = {"rnn_forward", "lstm_forward"}
-_SEQ_BACKWARD = {"rnn_backward", "lstm_backward"}
-#: the per-step variable each stored sequence output comes from (for "never stored")
-_STEP_VALUE = {
-    "a": "a_next",
-    "y_pred": "yt_pred",
-    "y": "yt",
-    "c": "c_next",
-    "dx": 'gradients["dxt"]',
-}
-#: where each of the worked example's sizes should come from, per exercise
-_SIZE_FROM: dict[str, dict[str, str]] = {
-    "rnn_cell_forward": {"n_x": "xt.shape[0]", "m": "xt.shape[1]", "n_a": "a_prev.shape[0]",
-                         "n_y": 'parameters["Wya"].shape[0]'},
-    "rnn_forward": {"n_x": "x.shape[0]", "m": "x.shape[1]", "T_x": "x.shape[2]",
-                    "n_a": "a0.shape[0]", "n_y": 'parameters["Wya"].shape[0]'},
-    "lstm_cell_forward": {"n_x": "xt.shape[0]", "m": "xt.shape[1]", "n_a": "a_prev.shape[0]",
-                          "n_y": 'parameters["Wy"].shape[0]'},
-    "lstm_forward": {"n_x": "x.shape[0]", "m": "x.shape[1]", "T_x": "x.shape[2]",
-                     "n_a": "a0.shape[0]", "n_y": 'parameters["Wy"].shape[0]'},
-    "rnn_cell_backward": {"n_a": "da_next.shape[0]", "m": "da_next.shape[1]",
-                          "n_x": "xt.shape[0]"},
-    "rnn_backward": {"n_a": "da.shape[0]", "m": "da.shape[1]", "T_x": "da.shape[2]",
-                     "n_x": "x.shape[0]"},
-    "lstm_cell_backward": {"n_a": "a_next.shape[0]", "m": "a_next.shape[1]",
-                           "n_x": "xt.shape[0]"},
-    "lstm_backward": {"n_a": "da.shape[0]", "m": "da.shape[1]", "T_x": "da.shape[2]",
-                      "n_x": "x.shape[0]"},
-}  # fmt: skip
 #: calls whose integer arguments are sizes (np.zeros((5, 10)), range(4), a.reshape(5, 1) ...)
 _SIZE_CALLS = frozenset(
     {"zeros", "ones", "empty", "full", "randn", "rand", "reshape", "range", "ndarray",
@@ -410,22 +367,34 @@ def perturb(value: Any, _memo: dict[int, Any] | None = None) -> Any:
     return out
 
 
-def probe_cases(exercise: str, cases: Sequence[Case]) -> tuple[Case, ...]:
-    """The sensitivity probes of ``exercise``: its worked example with one argument changed.
+def with_probes(
+    assignment: Assignment, cases: Mapping[str, Sequence[Case]]
+) -> dict[str, tuple[Case, ...]]:
+    """Each exercise's ``cases`` followed by its probes (last: they cost no scored case).
+
+    Probe frames come back under ids starting with ``PROBE_PREFIX``.
+    """
+    by_name = assignment.by_name
+    return {
+        name: (*cs, *(probe_cases(by_name[name], cs) if name in by_name else ()))
+        for name, cs in cases.items()
+    }
+
+
+def probe_cases(spec: ExerciseSpec, cases: Sequence[Case]) -> tuple[Case, ...]:
+    """The sensitivity probes of an exercise: its worked example with one argument changed.
 
     One extra call per argument (2 to 4). They carry no expected output: the judge compares
     what the student returns on them with what the student returns on the worked example.
     """
     from grader.assignment.golden import Case
-    from grader.assignment.spec import BY_NAME
 
-    spec = BY_NAME.get(exercise)
     public = next((c for c in cases if c.id == "public"), None)
-    if spec is None or public is None or len(public.args) != len(spec.args):
+    if public is None or len(public.args) != len(spec.args):
         return ()
     return tuple(
         Case(
-            exercise,
+            spec.name,
             probe_id(arg),
             f"the worked example with {arg} changed",
             True,
@@ -525,6 +494,9 @@ def _plain_array(value: Any) -> np.ndarray | None:
 
 def _named_arrays(spec: Any, out: Any) -> dict[str, np.ndarray] | None:
     """The top-level output arrays by name (caches left out: they hold the inputs)."""
+    if spec.returns == "value":
+        one = _plain_array(out)
+        return None if one is None else {spec.outputs[0]: one}
     if spec.returns_dict:
         if not isinstance(out, dict):
             return None
@@ -532,7 +504,8 @@ def _named_arrays(spec: Any, out: Any) -> dict[str, np.ndarray] | None:
     else:
         if not isinstance(out, (tuple, list)) or len(out) != len(spec.outputs):
             return None
-        items = list(zip(spec.outputs[:-1], out[:-1], strict=True))
+        k = len(spec.outputs) - 1 if spec.cache else len(spec.outputs)
+        items = list(zip(spec.outputs[:k], out[:k], strict=True))
     arrays = {k: a for k, v in items if (a := _plain_array(v)) is not None}
     return arrays or None
 
@@ -643,7 +616,7 @@ def _hard_coded(spec: Any, cases: Sequence[Case], facts: SourceFacts) -> Diagnos
     by_value: dict[int, list[str]] = {}
     for dim, size in public.dims.items():
         by_value.setdefault(size, []).append(dim)
-    how = _SIZE_FROM.get(spec.name, {})
+    how = spec.size_from
     first = next((lit for lit in facts.literals if len(by_value.get(lit.value, [])) == 1), None)
     if first is None:
         return None
@@ -669,38 +642,49 @@ def _hard_coded(spec: Any, cases: Sequence[Case], facts: SourceFacts) -> Diagnos
     )  # fmt: skip
 
 
-def _initial_state(spec: Any, case: Case, out: Any, rtol: float, atol: float) -> Diagnosis | None:
-    """Sequence forward: the first step's cache shows where the recurrence started from."""
+def _initial_state(
+    spec: ExerciseSpec, case: Case, out: Any, rtol: float, atol: float
+) -> Diagnosis | None:
+    """Sequence forward: the first step's cache shows where the recurrence started from.
+
+    The spec's ``initial_state`` names the output (``a``), the argument it starts from (``a0``),
+    the cache field holding the first step's start (``a_prev``) and, optionally, a second state
+    that starts at zeros (``c_prev``).
+    """
+    rule = spec.initial_state
+    if rule is None or rule.arg not in spec.args:
+        return None
     arrays = _named_arrays(spec, out)
     exp = _named_arrays(spec, case.expected)
-    if not arrays or not exp or "a" not in arrays or arrays["a"].shape != exp["a"].shape:
+    out_name = rule.output
+    if not arrays or not exp or out_name not in arrays or arrays[out_name].shape != exp[out_name].shape:
         return None
-    if _close(arrays["a"][..., 0], exp["a"][..., 0], rtol, atol):
+    if _close(arrays[out_name][..., 0], exp[out_name][..., 0], rtol, atol):
         return None  # the first step is right: not the initial state
     try:
         steps = out[-1][0]
         first = steps[0]
-        a_prev = _plain_array(first[spec.cache_fields.index("a_prev")])
+        a_prev = _plain_array(first[spec.cache_fields.index(rule.field)])
     except (TypeError, IndexError, KeyError, ValueError):
         return None
-    a0 = case.args[1]
+    a0 = case.args[spec.args.index(rule.arg)]
     if a_prev is None or a_prev.shape != a0.shape:
         return None
     if not _close(a_prev, a0, rtol, atol):
         zeros = not np.any(a_prev)
         return _finding(
             "initial_hidden_state",
-            "the hidden state starts from zeros instead of a0"
+            f"the hidden state starts from zeros instead of {rule.arg}"
             if zeros
-            else "the first time step does not start from a0",
-            "The recurrence starts from the initial hidden state the caller passes in, a0: the "
-            "first step's cache shows another a_prev, so the first step (and through it every "
-            "later one) comes out wrong.",
-            "a_next = a0   # before the loop",
+            else f"the first time step does not start from {rule.arg}",
+            "The recurrence starts from the initial hidden state the caller passes in, "
+            f"{rule.arg}: the first step's cache shows another {rule.field}, so the first step "
+            "(and through it every later one) comes out wrong.",
+            f"a_next = {rule.arg}   # before the loop",
         )
-    if "c_prev" in spec.cache_fields:
+    if rule.zero_field and rule.zero_field in spec.cache_fields:
         try:
-            c_prev = _plain_array(first[spec.cache_fields.index("c_prev")])
+            c_prev = _plain_array(first[spec.cache_fields.index(rule.zero_field)])
         except (TypeError, IndexError):
             return None
         if c_prev is None or c_prev.shape != a0.shape or not np.any(c_prev):
@@ -708,12 +692,11 @@ def _initial_state(spec: Any, case: Case, out: Any, rtol: float, atol: float) ->
         from_a0 = _close(c_prev, a0, rtol, atol)
         return _finding(
             "initial_cell_state",
-            "the cell state starts from a0 instead of zeros"
+            f"the cell state starts from {rule.arg} instead of zeros"
             if from_a0
             else "the cell state does not start from zeros",
-            "The LSTM's memory starts empty: c_prev of the first step is zeros, whatever a0 is "
-            "(a0 is only the initial hidden state).",
-            "c_next = np.zeros((n_a, m))   # before the loop",
+            rule.zero_explanation,
+            rule.zero_fix,
         )
     return None
 
@@ -740,10 +723,10 @@ def _per_step(spec: Any, case: Case, out: Any, rtol: float, atol: float) -> Diag
                 f"{name} is zero at every time step: {name}[:, :, t] is never stored",
                 f"{name} is allocated with zeros and never filled: the value computed at each "
                 "step must be written into its slice of the sequence.",
-                f"{name}[:, :, t] = {_STEP_VALUE.get(name, '...')}   # inside the loop",
+                f"{name}[:, :, t] = {spec.step_values.get(name, '...')}   # inside the loop",
             )
         leading = next((t for t in range(T) if not zero[t]), T)  # zero for t < leading
-        if spec.name in _SEQ_BACKWARD and 0 < leading < T and all(right[leading:]):
+        if spec.time == "backward" and 0 < leading < T and all(right[leading:]):
             return _finding(
                 "loop_stops_early",
                 f"{name} is right for t >= {leading} and zero for t < {leading}: the backward "
@@ -766,7 +749,7 @@ def _per_step(spec: Any, case: Case, out: Any, rtol: float, atol: float) -> Diag
         if all(right):
             continue
         T = len(right)
-        if spec.name in _SEQ_FORWARD and right[0]:
+        if spec.time == "forward" and right[0]:
             k = right.index(False)
             span = "t = 0" if k == 1 else f"t = 0 to {k - 1}"
             return _finding(
@@ -778,7 +761,7 @@ def _per_step(spec: Any, case: Case, out: Any, rtol: float, atol: float) -> Diag
                 "LSTM), updated inside the loop.",
                 "pass the a_next (and c_next) the previous step returned to the next call",
             )
-        if spec.name in _SEQ_BACKWARD and right[-1] and not all(right):
+        if spec.time == "backward" and right[-1] and not all(right):
             return _finding(
                 "gradient_not_carried",
                 f"{name} is right for the last step (t = {T - 1}) and wrong before it: the "
@@ -837,13 +820,13 @@ def evidence(
                 continue
             if _named_arrays(spec, out) is None:
                 continue
-            if spec.name in _SEQ_FORWARD:
+            if spec.initial_state is not None:
                 found = _initial_state(spec, case, out, rtol, atol)
                 if found is not None:
                     return found
             if ignored:
                 return _ignored_arg(spec, facts, ignored[0])
-            if spec.name in _SEQ_FORWARD or spec.name in _SEQ_BACKWARD:
+            if spec.time:
                 return _per_step(spec, case, out, rtol, atol)
             return None
         return None

@@ -18,7 +18,8 @@ Everything here is student territory: the grader parses what comes out strictly 
 compares it with its own copy of the expected values. The child captures the references it needs before
 running student code, so patching builtins or numpy changes nothing but the student's own answers.
 
-Frame format (both pipes): 8-byte little-endian length, then a ``plain.pack`` payload.
+Frame format (every pipe): ``grader.wire.protocol`` (8-byte little-endian length, then a
+``plain.pack`` payload).
 """
 
 from __future__ import annotations
@@ -28,38 +29,22 @@ import copy
 import inspect
 import linecache
 import os
-import queue
 import signal
-import struct
 import subprocess
 import sys
-import threading
 import time
 import traceback
-from typing import IO, Any, BinaryIO
+from typing import Any
 
 from grader.wire import codec as plain
-
-_LEN = struct.Struct("<Q")
-
-
-def write_frame(fd: int, payload: bytes) -> None:
-    data = _LEN.pack(len(payload)) + payload
-    view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
-
-
-def read_exact(stream: BinaryIO, n: int) -> bytes:
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = stream.read(n - len(buf))
-        if not chunk:
-            raise EOFError
-        buf += chunk
-    return bytes(buf)
-
+from grader.wire.protocol import (
+    Kind,
+    SelectReader,
+    ThreadReader,
+    encode_frame,
+    read_frame,
+    write_frame,
+)
 
 # --------------------------------------------------------------------------------------------
 # Child: runs student code for one exercise
@@ -154,9 +139,9 @@ def _execute(ex: dict[str, Any], fd: int, compat: str) -> None:
                 info["cell"], info["line"] = cell, line
                 setup_errors.append(info)
         fn = namespace.get(name)
-        ready: dict[str, Any] = {"kind": "ready", "setup_errors": setup_errors}
+        ready: dict[str, Any] = {"kind": Kind.READY, "setup_errors": setup_errors}
         if not callable(fn):
-            ready["kind"] = "undefined"
+            ready["kind"] = Kind.UNDEFINED
             ready["type"] = type(fn).__name__ if fn is not None else "missing"
             write(fd, pack(ready))
             exit_now(0)
@@ -164,7 +149,7 @@ def _execute(ex: dict[str, Any], fd: int, compat: str) -> None:
         for case in ex["cases"]:
             args = case["args"]
             passed = copy.deepcopy(args)
-            frame: dict[str, Any] = {"kind": "case", "id": case["id"]}
+            frame: dict[str, Any] = {"kind": Kind.CASE, "id": case["id"]}
             try:
                 inspect.signature(fn).bind(*passed)
             except TypeError as exc:
@@ -190,7 +175,7 @@ def _execute(ex: dict[str, Any], fd: int, compat: str) -> None:
             except BaseException as exc:
                 payload = pack(
                     {
-                        "kind": "case",
+                        "kind": Kind.CASE,
                         "id": case["id"],
                         "status": "unsendable",
                         "message": f"{type(exc).__name__}: the result could not be sent back",
@@ -229,7 +214,6 @@ def _drain_group(pgid: int, seconds: float = 2.0) -> None:
 def run_exercise(ex: dict[str, Any], out: int, opts: dict[str, Any]) -> None:
     """Fork mode: one forked child for ``ex``, frames relayed to ``out``, then its ``end`` frame."""
     import resource  # noqa: F401  (POSIX only; imported here, before the fork, for the child)
-    import select
 
     call_timeout = float(opts["call_timeout"])
     max_frame = int(opts["result_bytes"])
@@ -245,35 +229,21 @@ def run_exercise(ex: dict[str, Any], out: int, opts: dict[str, Any]) -> None:
     started = time.monotonic()
     deadline = started + call_timeout
     frames = 0
-    buf = bytearray()
-    end: dict[str, Any] = {"kind": "end", "name": ex["name"], "timeout": False, "overflow": False}
+    end: dict[str, Any] = {
+        "kind": Kind.END,
+        "name": ex["name"],
+        "timeout": False,
+        "overflow": False,
+    }
+    reader = SelectReader(rfd, max_frame)
     try:
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                end["timeout"] = True
-                break
-            ready, _, _ = select.select([rfd], [], [], remaining)
-            if not ready:
-                continue
-            data = os.read(rfd, 1 << 20)
-            if not data:
-                break
-            buf += data
-            while len(buf) >= _LEN.size:
-                (n,) = _LEN.unpack_from(buf)
-                if n > max_frame:
-                    end["overflow"] = True
-                    break
-                if len(buf) < _LEN.size + n:
-                    break
-                write_frame(out, bytes(buf[_LEN.size : _LEN.size + n]))
-                del buf[: _LEN.size + n]
-                frames += 1
-                deadline = time.monotonic() + call_timeout  # each case gets its own time
-            if end["overflow"]:
-                break
+        while (frame := reader.next(deadline)) is not None:
+            write_frame(out, frame)
+            frames += 1
+            deadline = time.monotonic() + call_timeout  # each case gets its own time
+        end["timeout"], end["overflow"] = reader.timed_out, reader.overflow
     finally:
+        reader.close()
         os.close(rfd)
         _kill_group(pid)
         _, status = os.waitpid(pid, 0)
@@ -292,7 +262,7 @@ def run_exercise(ex: dict[str, Any], out: int, opts: dict[str, Any]) -> None:
 
 #: The first frame of a spawned child, sent once it has its exercise and before any student code
 #: runs: from then on the per-call deadline applies (before it, the interpreter's start-up time).
-_STARTED = plain.pack({"kind": "started"})
+_STARTED = plain.pack({"kind": Kind.STARTED})
 _SPAWN_FLAGS: dict[str, Any] = {
     "start_new_session": True,  # POSIX: own session, so killpg reaches what it forks
     "creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0),  # Windows: no Ctrl-C
@@ -319,8 +289,7 @@ def _spawn_child() -> subprocess.Popen[bytes]:
 
 def _child_main() -> int:
     """``--child``: read one exercise from stdin, run it, frames to stdout (never returns)."""
-    (n,) = _LEN.unpack(read_exact(sys.stdin.buffer, _LEN.size))
-    request = plain.unpack(read_exact(sys.stdin.buffer, n), max_total=1 << 30)
+    request = plain.unpack(read_frame(sys.stdin.buffer), max_total=1 << 30)
     fd = os.dup(sys.stdout.fileno())
     _binary(fd)
     null = os.open(os.devnull, os.O_RDWR)
@@ -329,40 +298,6 @@ def _child_main() -> int:
     write_frame(fd, _STARTED)
     _execute(request["exercise"], fd, str(request.get("compat", "")))
     return 0
-
-
-class _Pipe:
-    """Chunks of a child's stdout, read by a thread (``select`` does not work on Windows pipes)."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self.chunks: queue.Queue[bytes] = queue.Queue(maxsize=16)
-        self.stream = stream
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        # The thread closes the pipe itself, at end of file: closed by another thread while this
-        # one still reads, its fd number could be reused by the next child's pipe. (A forked
-        # daemon holding the write end keeps it open: then it leaks until the runner exits.)
-        fd = self.stream.fileno()
-        while True:
-            try:
-                data = os.read(fd, 1 << 20)
-            except OSError:
-                data = b""
-            if not data:
-                self.stream.close()
-            with contextlib.suppress(queue.Full):
-                # bounded: a flooding child waits, as on a full pipe; after the end nobody reads
-                self.chunks.put(data, timeout=None if data else 1)
-            if not data:
-                return
-
-    def read(self, timeout: float) -> bytes | None:
-        """A chunk, ``b""`` at end of file, None when nothing came within ``timeout``."""
-        try:
-            return self.chunks.get(timeout=timeout)
-        except queue.Empty:
-            return None
 
 
 def _kill_child(proc: subprocess.Popen[bytes]) -> None:
@@ -383,47 +318,33 @@ def run_spawned(
     assert proc.stdin is not None and proc.stdout is not None
     request = plain.pack({"exercise": ex, "compat": str(opts.get("compat", ""))})
     try:
-        proc.stdin.write(_LEN.pack(len(request)) + request)
+        proc.stdin.write(encode_frame(request))
         proc.stdin.close()
     except OSError:  # it died already: its exit status says how
         pass
-    pipe = _Pipe(proc.stdout)
+    # bounded: a flooding child waits, as on a full pipe
+    reader = ThreadReader(proc.stdout, max_frame, chunks=16)
     started = time.monotonic()
     deadline = started + float(opts.get("startup_timeout", 60)) + call_timeout
     frames = 0
-    buf = bytearray()
     running = False
-    end: dict[str, Any] = {"kind": "end", "name": ex["name"], "timeout": False, "overflow": False}
+    end: dict[str, Any] = {
+        "kind": Kind.END,
+        "name": ex["name"],
+        "timeout": False,
+        "overflow": False,
+    }
     try:
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                end["timeout"] = True
-                break
-            data = pipe.read(min(remaining, 0.25))
-            if data is None:
+        while (frame := reader.next(deadline)) is not None:
+            deadline = time.monotonic() + call_timeout  # each case gets its own time
+            if not running and frame == _STARTED:
+                running = True  # start-up is over; not a frame for the grader
                 continue
-            if not data:
-                break
-            buf += data
-            while len(buf) >= _LEN.size:
-                (n,) = _LEN.unpack_from(buf)
-                if n > max_frame:
-                    end["overflow"] = True
-                    break
-                if len(buf) < _LEN.size + n:
-                    break
-                frame = bytes(buf[_LEN.size : _LEN.size + n])
-                del buf[: _LEN.size + n]
-                deadline = time.monotonic() + call_timeout  # each case gets its own time
-                if not running and frame == _STARTED:
-                    running = True  # start-up is over; not a frame for the grader
-                    continue
-                write_frame(out, frame)
-                frames += 1
-            if end["overflow"]:
-                break
+            write_frame(out, frame)
+            frames += 1
+        end["timeout"], end["overflow"] = reader.timed_out, reader.overflow
     finally:
+        reader.close()  # its thread closes the pipe at end of file
         _kill_child(proc)
         returncode = proc.wait()
         killpg, sigkill = getattr(os, "killpg", None), getattr(signal, "SIGKILL", None)
@@ -452,11 +373,11 @@ def spawn_exercises(exercises: list[dict[str, Any]], out: int, opts: dict[str, A
                     _kill_child(ahead)
                     ahead.wait()
                 proc = _spawn_child()
-                write_frame(out, plain.pack({"kind": "spawned", "pid": proc.pid}))
+                write_frame(out, plain.pack({"kind": Kind.SPAWNED, "pid": proc.pid}))
             ahead = None
             if i + 1 < len(exercises):
                 ahead = _spawn_child()
-                write_frame(out, plain.pack({"kind": "spawned", "pid": ahead.pid}))
+                write_frame(out, plain.pack({"kind": Kind.SPAWNED, "pid": ahead.pid}))
             run_spawned(ex, proc, out, opts)
     finally:
         if ahead is not None:
@@ -468,9 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["--child"]:
         return _child_main()
-    stdin = sys.stdin.buffer
-    (n,) = _LEN.unpack(read_exact(stdin, _LEN.size))
-    request = plain.unpack(read_exact(stdin, n), max_total=1 << 30)
+    request = plain.unpack(read_frame(sys.stdin.buffer), max_total=1 << 30)
     out = os.dup(sys.stdout.fileno())
     _binary(out)
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -480,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         for ex in request["exercises"]:
             run_exercise(ex, out, opts)
-    write_frame(out, plain.pack({"kind": "done"}))
+    write_frame(out, plain.pack({"kind": Kind.DONE}))
     return 0
 
 

@@ -14,8 +14,7 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
-from grader.assignment.spec import NAMES
-from grader.batch.cache import atomic_write
+from grader.core.fileio import atomic_write
 from grader.core.models import GradeResult, Status
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -53,16 +52,16 @@ def _points(result: GradeResult, name: str) -> str:
         return ""  # invalid notebook: no exercises, an empty cell rather than a made-up 0
 
 
-def render_gradebook(rows: Sequence[tuple[str, GradeResult]]) -> str:
+def render_gradebook(rows: Sequence[tuple[str, GradeResult]], names: Sequence[str]) -> str:
     """CSV text for ``(file, result)`` rows, in the given order."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(["file", *NAMES, "total", "max", "status", "reason", "sandbox"])
+    writer.writerow(["file", *names, "total", "max", "status", "reason", "sandbox"])
     for file, result in rows:
         writer.writerow(
             [
                 neutralise(file),
-                *(_points(result, n) for n in NAMES),
+                *(_points(result, n) for n in names),
                 _num(result.score),
                 _num(result.max_score),
                 result.status,
@@ -73,6 +72,8 @@ def render_gradebook(rows: Sequence[tuple[str, GradeResult]]) -> str:
     return buf.getvalue()
 
 
-def write_gradebook(rows: Sequence[tuple[str, GradeResult]], path: Path) -> None:
+def write_gradebook(
+    rows: Sequence[tuple[str, GradeResult]], path: Path, names: Sequence[str]
+) -> None:
     """Write ``gradebook.csv`` atomically (UTF-8)."""
-    atomic_write(Path(path), render_gradebook(rows))
+    atomic_write(Path(path), render_gradebook(rows, names))

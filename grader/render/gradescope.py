@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from grader.batch.cache import atomic_write
+from grader.core.fileio import atomic_write
 from grader.core.models import CheckResult, ExerciseResult, GradeResult, Status
 from grader.render.advice import advice_lines
 

@@ -12,6 +12,7 @@ import math
 import os
 import re
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -58,12 +59,7 @@ ERROR_HEADLINE = {
 }
 
 
-def _case_labels() -> dict[str, str]:
-    from grader.assignment.golden import HIDDEN
-
-    labels = {cid: label for cid, label, _dims, _scale in HIDDEN}
-    labels["public"] = "the notebook's worked example"
-    return labels
+PUBLIC_LABEL = "the notebook's worked example"
 
 
 def _clean(text: str, limit: int) -> tuple[str, int]:
@@ -264,9 +260,10 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def render_html(result: GradeResult) -> str:
+def render_html(result: GradeResult, case_labels: Mapping[str, str] | None = None) -> str:
+    """The report page; ``case_labels``: the assignment's case id -> label (``Assignment``)."""
     """The whole report as one HTML document."""
-    labels = _case_labels()
+    labels = {"public": PUBLIC_LABEL, **(case_labels or {})}
     context: dict[str, Any] = {
         "r": result,
         "invalid": result.status != "graded",
@@ -283,9 +280,11 @@ def render_html(result: GradeResult) -> str:
     return _environment().get_template("report.html.j2").render(**context)
 
 
-def write_html(result: GradeResult, path: Path) -> None:
+def write_html(
+    result: GradeResult, path: Path, case_labels: Mapping[str, str] | None = None
+) -> None:
     """Write the report atomically: a reader never sees a half-written file."""
-    text = render_html(result)
+    text = render_html(result, case_labels)
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:

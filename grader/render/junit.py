@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
-from grader.batch.cache import atomic_write
+from grader.core.fileio import atomic_write
 from grader.core.models import ExerciseResult, GradeResult, Status
 from grader.render.advice import advice_lines
 

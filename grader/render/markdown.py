@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from grader.assignment.spec import NAMES
 from grader.core.models import GradeResult, Status
 from grader.render.gradebook import reason
 
@@ -30,22 +29,23 @@ def escape(text: str, limit: int = 200) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
-def render_markdown(results: Sequence[GradeResult]) -> str:
+def render_markdown(results: Sequence[GradeResult], *, names: Sequence[str], title: str) -> str:
+    """A Markdown summary (CI step summaries): one column per exercise of ``names``."""
     graded = [r for r in results if r.status == "graded"]
     passed = sum(r.passed for r in results)
     lines = [
-        "## RNN assignment grades",
+        f"## {title} grades",
         "",
         f"{len(results)} notebook(s): {passed} fully passed, "
         f"{len(graded) - passed} with points lost, {len(results) - len(graded)} not gradable.",
         "",
-        "| notebook | score | status | " + " | ".join(f"`{n}`" for n in NAMES) + " |",
-        "|---|---:|---|" + "---|" * len(NAMES),
+        "| notebook | score | status | " + " | ".join(f"`{n}`" for n in names) + " |",
+        "|---|---:|---|" + "---|" * len(names),
     ]
     for r in results:
         if r.status == "graded":
             cells = []
-            for name in NAMES:
+            for name in names:
                 try:
                     ex = r.exercise(name)
                 except KeyError:
@@ -55,7 +55,7 @@ def render_markdown(results: Sequence[GradeResult]) -> str:
             status = "passed" if r.passed else "graded"
             score = f"{r.score:g}/{r.max_score:g}"
         else:
-            cells, status, score = [""] * len(NAMES), "invalid", "—"
+            cells, status, score = [""] * len(names), "invalid", "—"
         lines.append(f"| {escape(r.notebook)} | {score} | {status} | " + " | ".join(cells) + " |")
     problems = [r for r in results if not r.passed]
     if problems:

@@ -16,8 +16,7 @@ from typing import Any
 
 import jinja2
 
-from grader.assignment.spec import NAMES
-from grader.batch.cache import atomic_write
+from grader.core.fileio import atomic_write
 from grader.core.models import Diagnosis, GradeResult, Status
 from grader.core.resources import data_dir, version
 from grader.render.gradebook import reason
@@ -63,10 +62,10 @@ def _histogram(rows: Sequence[Row]) -> list[dict[str, Any]]:
     return bars
 
 
-def _exercise_stats(rows: Sequence[Row]) -> list[dict[str, Any]]:
+def _exercise_stats(rows: Sequence[Row], names: Sequence[str]) -> list[dict[str, Any]]:
     graded = [r.result for r in rows if r.result.status == "graded"]
     stats = []
-    for name in NAMES:
+    for name in names:
         counts: Counter[str] = Counter()
         for res in graded:
             try:
@@ -110,8 +109,9 @@ def _sandboxes(rows: Sequence[Row]) -> list[dict[str, Any]]:
 
 
 def render_overview(
-    rows: Sequence[Row], *, flags: Sequence[Flag] = (), title: str = "RNN assignment"
+    rows: Sequence[Row], *, names: Sequence[str], title: str, flags: Sequence[Flag] = ()
 ) -> str:
+    """The class overview page: ``names`` are the assignment's exercises, ``title`` its title."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(data_dir("templates"))),
         autoescape=True,
@@ -128,7 +128,7 @@ def render_overview(
         n_passed=sum(r.result.passed for r in rows),
         median=round(100 * scores[len(scores) // 2]) if scores else None,
         bars=_histogram(rows),
-        exercises=_exercise_stats(rows),
+        exercises=_exercise_stats(rows, names),
         mistakes=_mistakes(rows),
         invalid=[r for r in rows if r.result.status != "graded"],
         timeouts=[
@@ -141,7 +141,7 @@ def render_overview(
             for f in flags
         ],
         reason=reason,
-        names=NAMES,
+        names=names,
         sandboxes=_sandboxes(rows),
         version=version(),
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -149,6 +149,11 @@ def render_overview(
 
 
 def write_overview(
-    rows: Sequence[Row], path: Path, *, flags: Sequence[Flag] = (), title: str = "RNN assignment"
+    rows: Sequence[Row],
+    path: Path,
+    *,
+    names: Sequence[str],
+    title: str,
+    flags: Sequence[Flag] = (),
 ) -> None:
-    atomic_write(Path(path), render_overview(rows, flags=flags, title=title))
+    atomic_write(Path(path), render_overview(rows, names=names, title=title, flags=flags))

@@ -67,7 +67,7 @@ def child_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, s
         # jupyter_core warns on every start unless the new platformdirs layout is chosen.
         "JUPYTER_PLATFORM_DIRS": "1",
         # glibc reserves 64 MB of address space per arena and thread: under RLIMIT_AS an idle
-        # numpy kernel would need ~0.9 GB instead of ~0.33 GB (design.md §5).
+        # numpy kernel would need ~0.9 GB instead of ~0.33 GB (docs/architecture.md §5).
         "MALLOC_ARENA_MAX": "2",
         "OPENBLAS_NUM_THREADS": "1",
         "OMP_NUM_THREADS": "1",

@@ -33,21 +33,15 @@ import functools
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import psutil
 
 from grader.core.config import Limits
-from grader.sandbox.limits import child_env, kill_process_tree
-
-if TYPE_CHECKING:
-    from grader.sandbox.select import Job, Sandbox
+from grader.sandbox.limits import kill_process_tree
 
 #: What this level does not enforce that the basic level does; goes into ``sandbox_missing``.
 GAPS = (
@@ -483,46 +477,3 @@ class PortableKernel:
                 "and was stopped"
             )
         return None
-
-
-# --------------------------------------------------------------------------- the job
-
-
-@contextlib.contextmanager
-def portable_job(sandbox: Sandbox, limits: Limits) -> Iterator[Job]:
-    """One notebook's job at the portable level; everything it started is dead when it exits."""
-    from grader.core.resources import compat_dir
-    from grader.judge.dispatch import PortableLauncher
-    from grader.sandbox.select import Job
-    from grader.stages.execute import prepare_workdir
-
-    windows_job = WindowsJob(limits)
-    watch = TreeWatch(limits.memory_bytes, windows_job)
-    # ignore_cleanup_errors: on Windows a file still open by a dying process cannot be removed.
-    with tempfile.TemporaryDirectory(prefix="rnn-grader-", ignore_cleanup_errors=True) as tmp:
-        root = Path(tmp)
-        workdir, judgedir, home_k, home_j = (
-            root / "notebook", root / "judge", root / "home-kernel", root / "home-judge",
-        )  # fmt: skip
-        for d in (workdir, judgedir, home_k, home_j):
-            d.mkdir()
-        try:
-            prepare_workdir(workdir)
-            judge_env = child_env(home_j)
-            yield Job(
-                sandbox=sandbox,
-                root=root,
-                workdir=workdir,
-                judgedir=judgedir,
-                kernel_env=child_env(home_k),
-                judge_env=judge_env,
-                kernel_prefix=[],
-                launcher=PortableLauncher(judge_env, watch),
-                kernel_uid=None,
-                judge_uid=None,
-                compat=compat_dir(),
-                kernel_guard=PortableKernel(watch, limits),
-            )
-        finally:
-            watch.close()
-            windows_job.close()

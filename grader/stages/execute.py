@@ -3,7 +3,7 @@
 Grading does not depend on this run (functions are extracted statically and judged in separate
 processes); the log it produces tells the student what their notebook did. So the run is bounded
 on every axis: time per cell and per notebook, kernel memory/CPU (rlimits), and output volume
-(nbclient has no output cap; 200 MB of ``print`` grew the grader by ~294 MB, design.md §5).
+(nbclient has no output cap; 200 MB of ``print`` grew the grader by ~294 MB, docs/architecture.md §5).
 
 nbclient executes each cell; this module drives the cells itself rather than calling
 ``NotebookClient.execute()``: with ``interrupt_on_timeout`` nbclient waits for ever on a cell that
@@ -30,7 +30,7 @@ from asyncio import FIRST_COMPLETED
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import nbformat
 import zmq
@@ -43,7 +43,7 @@ from traitlets import Integer, List, Unicode
 from grader.core.config import Limits
 from grader.core.errors import InfrastructureError
 from grader.core.models import CellOutcome, CellStatus
-from grader.core.resources import compat_dir
+from grader.sandbox.launch import KernelGuard
 from grader.sandbox.limits import child_env, kill_process_tree, make_preexec
 
 #: Characters of output kept per cell for the log (the tail of a traceback is kept separately).
@@ -61,14 +61,6 @@ _MESSAGE_SLACK = 64 << 10
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]")
 #: Messages that only report kernel state; every other iopub message counts towards the cap.
 _BOOKKEEPING = frozenset({"status", "execute_input"})
-
-
-class KernelGuard(Protocol):
-    """How the kernel is started and watched instead of ``preexec_fn`` (``grader.sandbox.portable``)."""
-
-    def popen_kwargs(self) -> dict[str, Any]: ...  # extra Popen arguments for the kernel
-    def started(self, pid: int) -> None: ...  # the kernel process exists: watch it
-    def death_reason(self, pid: int) -> str | None: ...  # why it died, when the guard knows
 
 
 @dataclass(frozen=True)
@@ -92,18 +84,6 @@ class ExecutionLog:
         return self.stopped_at is None
 
 
-def prepare_workdir(workdir: Path) -> None:
-    """Copy the course helper modules (rnn_utils, public_tests) into ``workdir``.
-
-    Notebooks written for the course import them; the originals are fetched with ``!wget``,
-    which fails offline, so the grader's own copies must be importable from the kernel's cwd.
-    """
-    workdir.mkdir(parents=True, exist_ok=True)
-    for module in sorted(compat_dir().glob("*.py")):
-        if module.name != "__init__.py":
-            shutil.copyfile(module, workdir / module.name)
-
-
 def execute_notebook(
     nb: nbformat.NotebookNode,
     workdir: Path,
@@ -121,7 +101,7 @@ def execute_notebook(
     ``setpriv``, ``bwrap``). Safe to call from any thread: it runs its own event loop and installs
     no signal handlers. Raises :class:`InfrastructureError` only when no kernel can start.
 
-    ``owner`` is the uid the kernel runs as when the prefix switches uid (``grader.sandbox.select``):
+    ``owner`` is the uid the kernel runs as when the prefix switches uid (``grader.sandbox.strong``):
     the runtime directory and the connection file (0600) are given to it, so the kernel can
     read its keys and bind its IPC sockets while the grader (root) still connects to them.
 
@@ -694,6 +674,6 @@ class _Run:
             if self.guard is not None and (why := self.guard.death_reason(self.proc.pid)):
                 return why
         if self.prefix and returncode is not None and 128 < returncode < 128 + 65:
-            # A wrapper's init (grader.sandbox.select) reports a signal death as 128 + signal.
+            # A wrapper's init (grader.sandbox.strong) reports a signal death as 128 + signal.
             returncode = -(returncode - 128)
         return _describe_exit(returncode)

@@ -24,8 +24,6 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from grader.assignment import spec
-
 __all__ = [
     "Chunk",
     "Extracted",
@@ -551,7 +549,7 @@ class _Index:
 
 
 def extract_sources(
-    sources: Sequence[tuple[int, str]], names: Sequence[str] = spec.NAMES
+    sources: Sequence[tuple[int, str]], names: Sequence[str]
 ) -> dict[str, Extracted]:
     """Extract ``names`` from (cell index, code-cell source) pairs in notebook order."""
     try:
@@ -573,7 +571,7 @@ def _text(source: object) -> str:
     return source if isinstance(source, str) else ""
 
 
-def extract(nb: Mapping[str, object], names: Sequence[str] = spec.NAMES) -> dict[str, Extracted]:
+def extract(nb: Mapping[str, object], names: Sequence[str]) -> dict[str, Extracted]:
     """Extract every exercise of ``names`` from a notebook (an ``nbformat.NotebookNode``)."""
     cells = nb.get("cells") if isinstance(nb, Mapping) else None
     sources: list[tuple[int, str]] = []

@@ -21,11 +21,11 @@ import ast
 import hashlib
 import itertools
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from grader.assignment.spec import NAMES
+from grader.stages.extract import extract
 
 MIN_NODES = 40  #: a function with fewer AST nodes is too short to tell copying from coincidence
 MAX_SOURCE = 200_000  #: characters; a larger "function" is not parsed (hostile input)
@@ -126,16 +126,14 @@ def fingerprint(source: str, name: str) -> Fingerprint | None:
     return Fingerprint(hashlib.sha256(dump.encode()).hexdigest()[:24], nodes)
 
 
-def notebook_fingerprints(nb: Any) -> dict[str, Fingerprint]:
-    """Fingerprints of the graded functions of a notebook (via the static extractor)."""
-    from grader.stages.extract import extract
-
+def notebook_fingerprints(nb: Any, names: Sequence[str]) -> dict[str, Fingerprint]:
+    """Fingerprints of the graded functions ``names`` of a notebook (via the static extractor)."""
     found: dict[str, Fingerprint] = {}
     try:
-        extracted = extract(nb)
+        extracted = extract(nb, names)
     except Exception:  # a notebook the extractor cannot read simply has no fingerprints
         return found
-    for name in NAMES:
+    for name in names:
         item = extracted.get(name)
         if item is None or getattr(item, "missing", False):
             continue
@@ -146,27 +144,26 @@ def notebook_fingerprints(nb: Any) -> dict[str, Fingerprint]:
     return found
 
 
-def stub_digests() -> set[str]:
-    """Fingerprints of the stub's placeholder functions, when the stub generator is available."""
-    try:
-        from grader.authoring import stubgen
-        render_stub = getattr(stubgen, "render_stub", None)
-        if render_stub is None:
-            return set()
-        return {fp.digest for fp in notebook_fingerprints(render_stub()).values()}
-    except Exception:  # the signal degrades (stubs may be flagged); grading is unaffected
+def stub_digests(stub: Any, names: Sequence[str]) -> set[str]:
+    """Fingerprints of the stub's placeholder functions (``stub``: the notebook, or None)."""
+    if stub is None:
         return set()
+    return {fp.digest for fp in notebook_fingerprints(stub, names).values()}
 
 
 def find_groups(
     submissions: Mapping[str, Mapping[str, Fingerprint]],
     *,
+    names: Sequence[str] = (),
     ignore: Collection[str] = (),
     min_nodes: int = MIN_NODES,
     min_shared: int = 2,
     common_fraction: float = 0.5,
 ) -> list[Flag]:
-    """Groups of submissions identical on at least ``min_shared`` exercises (largest first)."""
+    """Groups of submissions identical on at least ``min_shared`` exercises (largest first).
+
+    ``names``: the assignment's exercises, the order a flag lists them in (else sorted).
+    """
     n = len(submissions)
     common_limit = max(2, int(common_fraction * n)) if n >= COMMON_MIN_CLASS else n
     buckets: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -196,14 +193,18 @@ def find_groups(
     for (a, b), exs in edges:
         members[root(a)].update((a, b))
         exercises[root(a)].update(exs)
+    order = {name: i for i, name in enumerate(names)}
     flags = [
-        Flag(tuple(sorted(m)), tuple(e for e in NAMES if e in exercises[r]))
+        Flag(
+            tuple(sorted(m)),
+            tuple(sorted(exercises[r], key=lambda e: (order.get(e, len(order)), e))),
+        )
         for r, m in members.items()
     ]
     return sorted(flags, key=lambda f: (-len(f.members), -len(f.exercises), f.members))
 
 
-def scan(notebooks: Iterable[tuple[str, Any]]) -> list[Flag]:
-    """Convenience: fingerprint ``(id, NotebookNode)`` pairs and group them (stub ignored)."""
-    subs = {sub_id: notebook_fingerprints(nb) for sub_id, nb in notebooks}
-    return find_groups(subs, ignore=stub_digests())
+def scan(notebooks: Iterable[tuple[str, Any]], names: Sequence[str], stub: Any = None) -> list[Flag]:
+    """Fingerprint ``(id, NotebookNode)`` pairs and group them (the ``stub``'s code ignored)."""
+    subs = {sub_id: notebook_fingerprints(nb, names) for sub_id, nb in notebooks}
+    return find_groups(subs, names=names, ignore=stub_digests(stub, names))

@@ -170,9 +170,13 @@ def check(*names: str) -> CheckReport:
     history = _history()
     if isinstance(history, str):
         return _note(history)
-    from grader.assignment.spec import NAMES
-
-    wanted = list(names or NAMES)
+    if names:
+        wanted = list(names)
+    else:
+        listed = _CHECKER.ask({"list": True})
+        if listed.get("error"):
+            return _note(f"grader.check: {listed['error']}")
+        wanted = list(listed.get("names", ()))
     unexplained = _unexplained(wanted)
     # the history holds an older definition of those: judging it would mislead, so say so instead
     wanted = [n for n in wanted if not any(line.startswith(f"{n} ") for line in unexplained)]

@@ -17,23 +17,24 @@ from collections.abc import Sequence
 from typing import Any
 
 from grader.assignment import golden as golden_mod
-from grader.assignment.spec import EXERCISES, NAMES
+from grader.assignment.spec import Assignment
 from grader.core.config import GradingConfig
 from grader.core.errors import GraderError
+from grader.judge.diagnose import with_probes
 from grader.judge.dispatch import run_exercises
 from grader.pipeline import judge_all
 from grader.render.check import render_check_html, render_check_text
-from grader.sandbox.select import job as sandbox_job
-from grader.sandbox.select import select_sandbox
+from grader.sandbox.jobs import job as sandbox_job
+from grader.sandbox.levels import select_sandbox
 from grader.stages.extract import extract_sources
 
 #: Sent by the kernel side as the exercise list when the user asks for every exercise.
 ALL = "*"
 
 
-def with_callees(names: Sequence[str]) -> list[str]:
+def with_callees(names: Sequence[str], assignment: Assignment) -> list[str]:
     """``names`` and every exercise they call, in the assignment's order (callees judge first)."""
-    calls = {spec.name: spec.calls for spec in EXERCISES}
+    calls = {spec.name: spec.calls for spec in assignment.exercises}
     wanted: set[str] = set()
     todo = list(names)
     while todo:
@@ -41,7 +42,7 @@ def with_callees(names: Sequence[str]) -> list[str]:
         if name not in wanted:
             wanted.add(name)
             todo.extend(calls.get(name, ()))
-    return [n for n in NAMES if n in wanted]
+    return [n for n in assignment.names if n in wanted]
 
 
 def check_sources(
@@ -52,17 +53,20 @@ def check_sources(
     config: GradingConfig,
 ) -> dict[str, Any]:
     """Verdicts of ``names`` for a program made of ``sources`` ((label, cell text), in order)."""
-    unknown = [n for n in names if n not in NAMES]
+    every = golden.assignment.names
+    unknown = [n for n in names if n not in every]
     if unknown:
         raise GraderError(
             f"no exercise named {', '.join(map(repr, unknown))}; the exercises are "
-            + ", ".join(NAMES)
+            + ", ".join(every)
         )
-    needed = with_callees(names)
-    extracted = extract_sources(sources, NAMES)
-    cases = {name: golden.for_exercise(name) for name in needed}
+    needed = with_callees(names, golden.assignment)
+    extracted = extract_sources(sources, every)
+    cases = with_probes(golden.assignment, {name: golden.for_exercise(name) for name in needed})
     sandbox = select_sandbox()
-    with sandbox_job(sandbox, config.limits, golden_dirs=(golden.path,)) as job:
+    with sandbox_job(
+        sandbox, config.limits, golden_dirs=(golden.path,), helpers=golden.helpers
+    ) as job:
         raws = run_exercises(
             {n: extracted[n] for n in needed},
             cases,
@@ -102,8 +106,12 @@ def serve(stdin: Any = None, stdout: Any = None) -> int:
             continue
         try:
             request = json.loads(line)
+            if request.get("list"):  # check() with no names: which exercises there are
+                stdout.write(json.dumps({"names": list(golden.assignment.names)}) + "\n")
+                stdout.flush()
+                continue
             names = list(request.get("names") or [])
-            names = list(NAMES) if names in ([], [ALL]) else names
+            names = list(golden.assignment.names) if names in ([], [ALL]) else names
             sources = [(int(i), str(src)) for i, src in request["sources"]]
             answer = check_sources(sources, names, golden=golden, config=config)
         except GraderError as exc:

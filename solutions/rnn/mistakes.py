@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from solutions.rnn import (
+from .reference import (
     lstm_cell_backward,
     lstm_cell_forward,
     rnn_cell_backward,
