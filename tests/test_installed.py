@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -234,6 +235,32 @@ def test_a_private_golden_set_built_from_the_checkout(
     proc = installed.grade(solved, "--golden", private, "--json", out, "--no-html")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert json.loads(out.read_text())["score"] == 100
+
+
+def test_an_instructors_own_assignment_builds_and_grades_from_the_wheel(
+    installed: Installed,
+) -> None:
+    """A second assignment: built and graded by the installed package, no checkout involved."""
+    from tests.test_assignment import TOY, notebook
+
+    source = installed.work / "my-assignment"
+    shutil.copytree(TOY, source, ignore=shutil.ignore_patterns("golden", "*.ipynb", "__pycache__"))
+    built = installed.grade("build", source)
+    assert built.returncode == 0, built.stdout + built.stderr
+    spec = json.loads((source / "golden" / "assignment.json").read_text())
+    stub = source / spec["notebook"]
+    assert stub.is_file()
+    submission = installed.work / "toy-submission.ipynb"
+    nbformat.write(notebook(), str(submission))
+    out = installed.work / "toy.json"
+    proc = installed.grade(submission, "--assignment", source, "--json", out, "--no-html")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads(out.read_text())
+    assert result["score"] == result["max_score"] > 0
+    assert [e["name"] for e in result["exercises"]] == [e["name"] for e in spec["exercises"]]
+    assert {e["status"] for e in result["exercises"]} == {"passed"}
+    graded_stub = installed.grade(stub, "--assignment", source, "--no-html")
+    assert graded_stub.returncode == 1, graded_stub.stdout + graded_stub.stderr
 
 
 # ------------------------------------------------------------------------------------------------

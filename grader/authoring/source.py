@@ -72,3 +72,17 @@ def load_reference(source: Source) -> ModuleType:
     if absent:
         raise GoldenError(f"{init}: the reference does not export {', '.join(absent)}")
     return module
+
+
+def shipped_source() -> Path:
+    """The shipped assignment's source folder; one line saying so outside a source checkout."""
+    from grader.core.resources import default_source
+
+    folder = default_source()
+    if not (folder / spec_mod.SPEC_NAME).is_file():
+        raise GoldenError(
+            "building the shipped assignment needs a source checkout of rnn-grader (its "
+            f"exercises/ and solutions/ are not installed; no {folder}); to build your own "
+            "assignment run 'grade build ASSIGNMENT_DIR'"
+        )
+    return folder

@@ -55,9 +55,8 @@ import nbformat
 from nbformat import NotebookNode
 
 from grader.assignment.spec import Assignment
-from grader.authoring.source import Source, load_reference, load_source
+from grader.authoring.source import Source, load_reference, load_source, shipped_source
 from grader.core.errors import GraderError
-from grader.core.resources import default_source
 
 START = "### START CODE HERE ###"
 END = "### END CODE HERE ###"
@@ -325,7 +324,7 @@ def render_pair(source: Source, reference: ModuleType) -> tuple[NotebookNode, No
 
 
 def _load(folder: Path | None) -> tuple[Source, ModuleType]:
-    source = load_source(folder or default_source())
+    source = load_source(folder or shipped_source())
     return source, load_reference(source)
 
 

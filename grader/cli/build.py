@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.cli.common import Parser
-from grader.core.errors import ExitCode, GoldenError, GraderError
+from grader.core.errors import ExitCode, GraderError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,15 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _golden_build(args: argparse.Namespace) -> int:
     from grader.authoring.build import build
-    from grader.core.resources import default_source
+    from grader.authoring.source import shipped_source
 
-    source = default_source()
-    if not source.is_dir():
-        raise GoldenError(
-            "building the shipped assignment's golden data needs a source checkout of rnn-grader "
-            f"(no {source}); to build your own assignment run 'grade build ASSIGNMENT_DIR'"
-        )
-    return _report_build(build(source, out=args.out, seed=args.seed, stub=False))
+    return _report_build(build(shipped_source(), out=args.out, seed=args.seed, stub=False))
 
 
 def _build(args: argparse.Namespace) -> int:
