@@ -6,7 +6,7 @@ Each entry below is one textual edit of one function of the reference (the way a
 it wrong), with the mistake we expect the hint to name: a catalogue id (``missing_ba``), an
 evidence kind (``evidence.hard_coded_size``: probes, per-step comparison, the source), or None for
 mistakes nothing should claim to know (there any hint is a wrong hint). The edits are independent
-of solutions/mistakes.py and grader/diagnose.py: they are the test. Every notebook goes through the
+of solutions/rnn/mistakes.py and grader/judge/diagnose.py: they are the test. Every notebook goes through the
 full pipeline. Reported separately: catalogued mistakes, uncatalogued ones, wrong hints, callers
 told a mistake of their own when only the function they call is wrong, and hints on correct
 notebooks (the reference and the correct styles of tests/test_pipeline.py).

@@ -99,7 +99,9 @@ def test_json_result_follows_the_contract(tmp_path: Path) -> None:
     import shutil
 
     root = Path(__file__).resolve().parents[1]
-    nb = Path(shutil.copy(root / "exercises" / "rnn" / "rnn_step_by_step.ipynb", tmp_path / "stub.ipynb"))
+    nb = Path(
+        shutil.copy(root / "exercises" / "rnn" / "rnn_step_by_step.ipynb", tmp_path / "stub.ipynb")
+    )
     proc = subprocess.run(
         [sys.executable, "-m", "grader", str(nb), "--json", str(tmp_path / "r.json")],
         capture_output=True, text=True, timeout=300,
@@ -250,6 +252,7 @@ def test_private_golden_build_then_grade_with_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from grader.assignment import golden as golden_mod
+
     private = tmp_path / "private-golden"
     assert main(["golden", "build", "--seed", "8675309", "--out", str(private)]) == 0
     built = golden_mod.load(private)

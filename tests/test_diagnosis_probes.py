@@ -178,7 +178,9 @@ def test_correct_notebook_gets_no_hint(tmp_path: Path) -> None:
 
 
 def test_stub_lists_at_most_two_exercises_to_fix_first(repo_root: Path) -> None:
-    result = grade_notebook(repo_root / "exercises" / "rnn" / "rnn_step_by_step.ipynb", config=CONFIG)
+    result = grade_notebook(
+        repo_root / "exercises" / "rnn" / "rnn_step_by_step.ipynb", config=CONFIG
+    )
     assert result.score == 0
     terminal = render_terminal(result, color=False, report_path=None)
     first = terminal.split("What to fix first:")[1].split("Full report")[0]

@@ -125,7 +125,7 @@ def test_hostile_code_costs_only_its_exercise(
         inject + "    (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters)"
         " = cache\n    n_x, m = xt.shape",
     )
-    limits = ROOMY if "for _ in range" in inject else LIMITS
+    limits = ROOMY if "bytearray" in inject else LIMITS
     results = grade_sources([src], golden, tmp_path, limits)
     target = results["lstm_cell_backward"]
     assert target.status is status, target.reason

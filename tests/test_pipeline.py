@@ -152,7 +152,9 @@ def test_solved_stub_notebook_gets_full_marks(
 
 
 def test_stub_notebook_gets_no_marks(repo_root: Path) -> None:
-    result = grade_notebook(repo_root / "exercises" / "rnn" / "rnn_step_by_step.ipynb", config=CONFIG)
+    result = grade_notebook(
+        repo_root / "exercises" / "rnn" / "rnn_step_by_step.ipynb", config=CONFIG
+    )
     assert result.score == 0 and result.status == "graded"
     assert all(e.status is not Status.PASSED for e in result.exercises)
 

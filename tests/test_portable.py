@@ -11,6 +11,7 @@ grade the shipped stub and a solved notebook end to end.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import io
 import json
 import os
@@ -46,6 +47,7 @@ from tests.shipped import EXERCISES, NAMES
 REPO = Path(__file__).resolve().parent.parent
 STUB = REPO / "exercises" / "rnn" / "rnn_step_by_step.ipynb"
 LIMITS = Limits(call_timeout=3.0, memory_bytes=1 << 30, processes=64)
+ROOMY = dataclasses.replace(LIMITS, call_timeout=30.0)
 CONFIG = GradingConfig(
     limits=Limits(cell_timeout=5, notebook_timeout=60, call_timeout=5, memory_bytes=1 << 30)
 )
@@ -303,7 +305,9 @@ def test_hostile_function_costs_only_its_exercise(
         " = cache\n    n_x, m = xt.shape",
     )
     before = {p.pid for p in _our_processes()}
-    results = judge_portable([src], golden)
+    # a memory bomb must be ended by the memory limit, not by a 3 s call limit on a busy machine
+    limits = ROOMY if "bytearray" in inject else LIMITS
+    results = judge_portable([src], golden, limits)
     target = results["lstm_cell_backward"]
     assert target.status is status, target.reason
     words = (message,) if isinstance(message, str) else message

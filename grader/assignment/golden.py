@@ -160,9 +160,9 @@ def load(path: Path) -> Golden:
         atol=float(manifest.get("atol", DEFAULT_ATOL)),
         cases=cases,
         assignment=assignment,
-        key=hashlib.sha256(
-            digest.hexdigest().encode() + assignment.to_json().encode()
-        ).hexdigest()[:16],
+        key=hashlib.sha256(digest.hexdigest().encode() + assignment.to_json().encode()).hexdigest()[
+            :16
+        ],
     )
 
 

@@ -173,7 +173,9 @@ def load_json(path: Path) -> Assignment:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise GoldenError(f"{path}: cannot read the built assignment spec ({exc}); rebuild it") from exc
+        raise GoldenError(
+            f"{path}: cannot read the built assignment spec ({exc}); rebuild it"
+        ) from exc
     if data.pop("format", None) != FORMAT:
         raise GoldenError(f"{path}: assignment spec format is not {FORMAT}; rebuild it")
     return parse(data, str(path))

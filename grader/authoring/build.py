@@ -50,7 +50,9 @@ def generate(assignment: Assignment, reference: ModuleType, seed: int) -> Iterat
         np.random.seed(assignment.public_seed)
         args = make_args(ex.name, np.random.randn, dict(ex.public_dims), True)
         shown = ex.shown_dims(ex.public_dims)
-        yield Case(ex.name, "public", "the notebook's worked example", False, shown, args, fn(*args))
+        yield Case(
+            ex.name, "public", "the notebook's worked example", False, shown, args, fn(*args)
+        )
         for hidx, case in enumerate(assignment.cases):
             rng = np.random.default_rng([seed, idx, hidx])
 

@@ -141,6 +141,7 @@ def build_bundle(
                 _add(zf, "config.toml", config.read_bytes(), 0o644)
             if golden is not None:
                 from grader.assignment import golden as golden_mod
+
                 golden_mod.load(golden)  # same: validate before shipping
                 for name in ("manifest.json", "inputs.npz", "expected.npz"):
                     _add(zf, f"golden/{name}", (golden / name).read_bytes(), 0o644)

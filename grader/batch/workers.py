@@ -57,6 +57,7 @@ def _golden(golden_dir: str | None, files: dict[str, bytes] | None) -> Any:
     import hashlib
 
     from grader.assignment import golden as golden_mod
+
     key = golden_dir or ""
     if files:
         key = hashlib.sha256(b"".join(files[k] for k in sorted(files))).hexdigest()

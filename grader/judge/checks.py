@@ -210,9 +210,7 @@ def _check_output(
     for name, got, want in zip(spec.outputs[:k], out[:k], exp[:k], strict=True):
         yield from _check_item(name, got, want, case, where, rtol, atol)
     if spec.cache == "sequence":
-        yield from _check_caches(
-            out[-1], exp[-1], spec.cache_fields, case, rtol, atol, spec.args
-        )
+        yield from _check_caches(out[-1], exp[-1], spec.cache_fields, case, rtol, atol, spec.args)
     elif spec.cache == "step":
         yield from _check_cache(
             "cache", out[-1], exp[-1], spec.cache_fields, case, rtol, atol, spec.args

@@ -657,7 +657,12 @@ def _initial_state(
     arrays = _named_arrays(spec, out)
     exp = _named_arrays(spec, case.expected)
     out_name = rule.output
-    if not arrays or not exp or out_name not in arrays or arrays[out_name].shape != exp[out_name].shape:
+    if (
+        not arrays
+        or not exp
+        or out_name not in arrays
+        or arrays[out_name].shape != exp[out_name].shape
+    ):
         return None
     if _close(arrays[out_name][..., 0], exp[out_name][..., 0], rtol, atol):
         return None  # the first step is right: not the initial state

@@ -204,7 +204,9 @@ def find_groups(
     return sorted(flags, key=lambda f: (-len(f.members), -len(f.exercises), f.members))
 
 
-def scan(notebooks: Iterable[tuple[str, Any]], names: Sequence[str], stub: Any = None) -> list[Flag]:
+def scan(
+    notebooks: Iterable[tuple[str, Any]], names: Sequence[str], stub: Any = None
+) -> list[Flag]:
     """Fingerprint ``(id, NotebookNode)`` pairs and group them (the ``stub``'s code ignored)."""
     subs = {sub_id: notebook_fingerprints(nb, names) for sub_id, nb in notebooks}
     return find_groups(subs, names=names, ignore=stub_digests(stub, names))
