@@ -14,8 +14,10 @@ import jsonschema
 import nbformat
 import pytest
 
+from grader.assignment import golden as golden_mod
 from grader.authoring.bundle import build_bundle
 from grader.cli import main
+from grader.judge import diagnose
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -58,6 +60,11 @@ def test_bundle_ships_private_golden_and_config(tmp_path: Path) -> None:
                        config=tmp_path / "c.toml")  # fmt: skip
     with zipfile.ZipFile(out) as zf:
         assert {"config.toml", "golden/manifest.json", "golden/inputs.npz"} <= set(zf.namelist())
+        # the shipped set is complete: it loads, with its spec and helper modules
+        zf.extractall(tmp_path / "unzipped")
+    shipped = golden_mod.load(tmp_path / "unzipped" / "golden")
+    assert shipped.assignment.names and (shipped.helpers / "rnn_utils.py").is_file()
+    assert len(diagnose.load_catalogue(shipped.path)) > 0
 
 
 def _run(source: Path, submission: Path, tmp: Path) -> dict[str, object]:

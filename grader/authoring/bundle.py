@@ -143,8 +143,9 @@ def build_bundle(
                 from grader.assignment import golden as golden_mod
 
                 golden_mod.load(golden)  # same: validate before shipping
-                for name in ("manifest.json", "inputs.npz", "expected.npz"):
-                    _add(zf, f"golden/{name}", (golden / name).read_bytes(), 0o644)
+                # every file of the set: the spec, the helper modules, the catalogue, the stub
+                for name, data in golden_mod.files(golden).items():
+                    _add(zf, f"golden/{name}", data, 0o644)
         from grader.core.fileio import atomic_write
 
         atomic_write(out, buf.getvalue())
