@@ -158,3 +158,36 @@ def test_committed_diagnosis_variants_match_the_catalogue(
     assert sorted(a) == sorted(b), "run `grade golden build`"
     for key in a:
         np.testing.assert_allclose(a[key], b[key], rtol=1e-12, atol=1e-14, err_msg=key)
+
+
+def test_read_npz_gives_what_np_load_gives(tmp_path: Path) -> None:
+    from grader.assignment.golden import read_npz, write_npz
+    from grader.core.resources import default_golden
+
+    for part in ("inputs", "expected", "variants"):
+        path = default_golden() / f"{part}.npz"
+        fast = read_npz(path.read_bytes())
+        with np.load(path, allow_pickle=False) as npz:
+            slow = {k: npz[k] for k in npz.files}
+        assert fast.keys() == slow.keys()
+        for key, arr in slow.items():
+            assert fast[key].dtype == arr.dtype and fast[key].shape == arr.shape, key
+            np.testing.assert_array_equal(fast[key], arr)
+    # Layouts and dtypes the shipped set may not hold, and arrays that are written to later.
+    odd = {
+        "f": np.asfortranarray(np.arange(6.0).reshape(2, 3)),
+        "b": np.array([True, False]),
+        "s": np.array(1.5, dtype=np.float32),
+        "e": np.zeros((0, 4), dtype=np.int16),
+        "u": np.array(["ab", "c"]),
+    }
+    write_npz(tmp_path / "odd.npz", odd)
+    back = read_npz((tmp_path / "odd.npz").read_bytes())
+    with np.load(tmp_path / "odd.npz", allow_pickle=False) as npz:
+        odd = {k: npz[k] for k in npz.files}
+    for key, arr in odd.items():
+        assert back[key].dtype == arr.dtype and back[key].shape == arr.shape, key
+        np.testing.assert_array_equal(back[key], arr)
+        assert back[key].flags.writeable
+    with pytest.raises(ValueError, match="npz"):
+        read_npz(b"not a zip file")

@@ -60,14 +60,34 @@ class ResultCache:
 
     def get(self, key: str) -> GradeResult | None:
         """The cached result, or None when absent or unreadable (then it is simply regraded)."""
+        entry = self.entry(key)
+        return None if entry is None else entry[0]
+
+    def entry(self, key: str) -> tuple[GradeResult, dict[str, list[Any]] | None] | None:
+        """The cached result and the integrity fingerprints stored with it (None if absent)."""
         try:
             data: Any = json.loads(gzip.decompress(self._path(key).read_bytes()))
-            return GradeResult.from_dict(data["result"])
-        except (OSError, EOFError, ValueError, KeyError, TypeError):
+            prints = data.get("fingerprints")
+            return GradeResult.from_dict(data["result"]), (
+                prints if isinstance(prints, dict) else None
+            )
+        except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
-    def put(self, key: str, result: GradeResult) -> None:
-        doc = {"format": CACHE_FORMAT, "key": key, "result": result.to_dict()}
+    def put(
+        self,
+        key: str,
+        result: GradeResult | dict[str, Any],
+        fingerprints: dict[str, list[Any]] | None = None,
+    ) -> None:
+        """Store a result (or its ``to_dict()`` document) and its integrity fingerprints."""
+        doc: dict[str, Any] = {
+            "format": CACHE_FORMAT,
+            "key": key,
+            "result": result if isinstance(result, dict) else result.to_dict(),
+        }
+        if fingerprints is not None:
+            doc["fingerprints"] = fingerprints
         # gzip: results repeat their messages a lot (~10x smaller), and this is a second copy.
         atomic_write(self._path(key), gzip.compress(json.dumps(doc).encode(), mtime=0))
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.assignment import golden as golden_mod
-from grader.batch.workers import Job, Outcome, failure_result, grade_bytes
+from grader.batch.workers import Job, Outcome, failure_result, grade_job
 from grader.core.config import GradingConfig
 from grader.core.errors import UsageError
 from grader.core.resources import default_golden
@@ -38,7 +38,7 @@ def _task(
     from grader.core.errors import InfrastructureError
 
     try:
-        return ("ok", grade_bytes(shown, data, config, golden_files=golden_files))
+        return ("ok", grade_job(shown, data, config, golden_files=golden_files))
     except InfrastructureError as exc:
         return ("infrastructure", str(exc))
     except Exception as exc:
@@ -91,8 +91,8 @@ def run_dask(
                 )
                 on_outcome(job, failure_result(job, "worker_died", why, golden_id))
                 continue
-            if kind == "ok":
-                on_outcome(job, Outcome(payload))
+            if kind == "ok" and isinstance(payload, Outcome):
+                on_outcome(job, payload)
             else:
                 what = "a worker cannot grade" if kind == "infrastructure" else "internal error"
                 on_outcome(job, failure_result(job, kind, f"{what}: {payload}", golden_id))

@@ -19,7 +19,7 @@ import dataclasses
 import os
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,7 +31,7 @@ from grader.batch.workers import Job, Outcome, failure_result, run_local
 from grader.core.config import GradingConfig
 from grader.core.errors import ExitCode, UsageError
 from grader.core.fileio import atomic_write
-from grader.core.models import GradeResult
+from grader.core.models import GradeResult, result_json
 
 #: output names the batch writes itself: a notebook stem must never overwrite them
 RESERVED = frozenset({"index", "gradebook", "junit", "gradescope", "summary"})
@@ -148,11 +148,20 @@ def _html(result: GradeResult, path: Path, labels: Mapping[str, str]) -> None:
         atomic_write(path, body)
 
 
-def _write_result(out: Path, job: Job, result: GradeResult, labels: Mapping[str, str]) -> None:
-    import json
-
-    atomic_write(out / f"{job.stem}.json", json.dumps(result.to_dict(), indent=1) + "\n")
-    _html(result, out / f"{job.stem}.html", labels)
+def _write_result(
+    out: Path,
+    job: Job,
+    result: GradeResult,
+    labels: Mapping[str, str],
+    doc: dict[str, Any] | None = None,
+    html: str | None = None,
+) -> None:
+    """``<stem>.json`` (``doc``, else the result's) and ``<stem>.html`` (``html``, else rendered)."""
+    atomic_write(out / f"{job.stem}.json", result_json(doc or result))
+    if html is None:
+        _html(result, out / f"{job.stem}.html", labels)
+    else:
+        atomic_write(out / f"{job.stem}.html", html)
 
 
 def run_batch(
@@ -168,8 +177,13 @@ def run_batch(
     gradescope: Path | None = None,
     deadline: float | None = None,
     progress: Callable[[int], Reporter] | None = None,
+    canary: Callable[[], None] | None = None,
 ) -> BatchReport:
-    """Grade every notebook under ``src`` into ``out`` (see the module docstring)."""
+    """Grade every notebook under ``src`` into ``out`` (see the module docstring).
+
+    ``canary`` (``grader.batch.canary.run_canary``, bound) runs before any notebook is graded,
+    while the local workers start; if it raises, the batch stops there.
+    """
     from grader.assignment import golden as golden_mod
     from grader.core.resources import version
 
@@ -192,14 +206,18 @@ def run_batch(
     labels = golden.assignment.case_labels()
     results: dict[str, GradeResult] = {}
     keys: dict[str, str] = {}
+    prints: dict[str, dict[str, list[Any]]] = {}  # integrity fingerprints the workers computed
     pending: list[tuple[Job, bytes]] = []
     bar: Reporter = progress(len(all_jobs)) if progress is not None else _Silent()
 
     def record(job: Job, outcome: Outcome) -> None:
         result = GradeResult.from_dict(outcome.result)
-        _write_result(out, job, result, labels)
+        _write_result(out, job, result, labels, outcome.result, outcome.html)
+        if outcome.fingerprints is not None:
+            prints[job.file] = outcome.fingerprints
         if outcome.cacheable and job.file in keys:
-            cache.put(keys[job.file], result)  # last: a cache entry implies its files exist
+            # last: a cache entry implies its files exist
+            cache.put(keys[job.file], outcome.result, outcome.fingerprints)
         if outcome.failure:
             report.failures += 1
             report.infrastructure += outcome.failure == "infrastructure"
@@ -216,9 +234,11 @@ def run_batch(
                 record(job, failure_result(job, "unreadable", why, golden.id))
                 continue
             keys[job.file] = cache_key(data, golden_id=golden.key, config=config, version=ver)
-            hit = None if force else cache.get(keys[job.file])
-            if hit is not None:
-                hit = dataclasses.replace(hit, notebook=job.shown)
+            entry = None if force else cache.entry(keys[job.file])
+            if entry is not None:
+                hit = dataclasses.replace(entry[0], notebook=job.shown)
+                if entry[1] is not None:
+                    prints[job.file] = entry[1]
                 if (
                     not (out / f"{job.stem}.json").is_file()
                     or not (out / f"{job.stem}.html").is_file()
@@ -231,6 +251,8 @@ def run_batch(
                 pending.append((job, data))
         report.graded = len(pending)
         limit = deadline or default_deadline(config, golden.assignment)
+        if canary is not None and not (pending and not scheduler):
+            canary()  # else it runs inside run_local, once its workers are starting
         if pending and scheduler:
             from grader.batch.distributed import run_dask
 
@@ -239,26 +261,34 @@ def run_batch(
         elif pending:
             run_local(pending, workers=jobs or os.cpu_count() or 1, config=config,
                       golden_dir=str(golden.path), golden_id=golden.id,
-                      deadline=limit, on_outcome=record)  # fmt: skip
+                      deadline=limit, on_outcome=record, before=canary)  # fmt: skip
     finally:
         bar.close()
     report.rows = [(job, results[job.file]) for job in all_jobs]
-    write_class_outputs(report, junit=junit, gradescope=gradescope)
+    write_class_outputs(report, junit=junit, gradescope=gradescope, fingerprints=prints)
     report.elapsed = time.monotonic() - started
     return report
 
 
 def write_class_outputs(
-    report: BatchReport, *, junit: Path | None = None, gradescope: Path | None = None
+    report: BatchReport,
+    *,
+    junit: Path | None = None,
+    gradescope: Path | None = None,
+    fingerprints: Mapping[str, Mapping[str, Sequence[Any]]] | None = None,
 ) -> None:
-    """gradebook.csv, index.html (with integrity hints), and the optional CI files."""
+    """gradebook.csv, index.html (with integrity hints), and the optional CI files.
+
+    ``fingerprints``: integrity fingerprints already known, by notebook (the workers compute
+    them while grading; the cache keeps them); the others are computed here.
+    """
     from grader.render.gradebook import write_gradebook
     from grader.render.overview import Row, write_overview
 
     out = report.out
     names = report.assignment.names
     write_gradebook([(job.file, r) for job, r in report.rows], out / "gradebook.csv", names)
-    flags = _integrity([job for job, _ in report.rows], names, report.stub)
+    flags = _integrity([job for job, _ in report.rows], names, report.stub, fingerprints or {})
     rows = [Row(job.file, f"{job.stem}.html", f"{job.stem}.json", r) for job, r in report.rows]
     write_overview(
         rows, out / "index.html", names=names, title=report.assignment.title, flags=flags
@@ -274,19 +304,28 @@ def write_class_outputs(
             write_gradescope(r, gradescope / f"{job.stem}.json")
 
 
-def _integrity(jobs: Sequence[Job], names: Sequence[str], stub: Any) -> list[Any]:
+def _integrity(
+    jobs: Sequence[Job],
+    names: Sequence[str],
+    stub: Any,
+    known: Mapping[str, Mapping[str, Sequence[Any]]],
+) -> list[Any]:
     """Integrity hints over the batch; never fails the batch (a hint is optional)."""
     from grader.stages import integrity
     from grader.stages.load import load_notebook
 
-    def notebooks() -> Iterator[tuple[str, Any]]:
-        for job in jobs:
-            try:
-                yield job.file, load_notebook(job.path)
-            except Exception:  # invalid notebooks simply have nothing to compare
-                continue
+    def fingerprints(job: Job) -> dict[str, integrity.Fingerprint]:
+        if job.file in known:
+            return {
+                n: integrity.Fingerprint(str(d), int(k)) for n, (d, k) in known[job.file].items()
+            }
+        try:
+            return integrity.notebook_fingerprints(load_notebook(job.path), names)
+        except Exception:  # invalid notebooks simply have nothing to compare
+            return {}
 
     try:
-        return integrity.scan(notebooks(), names, stub)
+        subs = {job.file: fingerprints(job) for job in jobs}
+        return integrity.find_groups(subs, names=names, ignore=integrity.stub_digests(stub, names))
     except Exception:
         return []

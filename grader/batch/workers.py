@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import queue
 import signal
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -44,6 +45,10 @@ class Outcome:
     cacheable: bool = True
     #: set when the grader failed, not the notebook: worker_died, deadline, infrastructure, ...
     failure: str | None = None
+    #: the HTML report, rendered by the worker (None: the batch renders it)
+    html: str | None = None
+    #: integrity fingerprints of the graded functions, name -> [digest, nodes] (None: unknown)
+    fingerprints: dict[str, list[Any]] | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -88,11 +93,13 @@ def grade_bytes(
     config: GradingConfig,
     golden_dir: str | None = None,
     golden_files: dict[str, bytes] | None = None,
+    warm: Any = None,
 ) -> dict[str, Any]:
     """Grade notebook bytes as if they were the file ``shown``; returns ``GradeResult.to_dict()``.
 
     The bytes are written to a private temp dir under the notebook's own file name (messages that
     quote the name stay meaningful), and the temp path is replaced by ``shown`` in the result.
+    ``warm``: a ``grader.pipeline.Warm`` made ahead for this notebook (used up either way).
     """
     from grader.pipeline import grade_notebook
 
@@ -100,16 +107,59 @@ def grade_bytes(
     with tempfile.TemporaryDirectory(prefix="rnn-grader-batch-") as tmp:
         path = Path(tmp) / (Path(shown).name or "notebook.ipynb")
         path.write_bytes(data)
-        result = grade_notebook(path, golden=golden, config=config)
+        result = grade_notebook(path, golden=golden, config=config, warm=warm)
         return dict(_relabel(result.to_dict(), str(path), shown))
+
+
+def grade_job(
+    shown: str,
+    data: bytes,
+    config: GradingConfig,
+    golden_dir: str | None = None,
+    golden_files: dict[str, bytes] | None = None,
+    warm: Any = None,
+) -> Outcome:
+    """:func:`grade_bytes`, plus what the batch would otherwise do one notebook at a time in
+    its single process: the HTML report (rendered from the result as the JSON holds it, the
+    form a cached result has too) and the integrity fingerprints."""
+    from grader.core.models import GradeResult
+    from grader.render.html import render_html
+    from grader.stages.integrity import notebook_fingerprints
+    from grader.stages.load import parse_notebook
+
+    golden = _golden(golden_dir, golden_files)
+    doc = grade_bytes(shown, data, config, golden_dir, golden_files, warm)
+    html = render_html(GradeResult.from_dict(doc), golden.assignment.case_labels())
+    try:
+        found = notebook_fingerprints(parse_notebook(data, shown), golden.assignment.names)
+    except Exception:  # an unreadable notebook has no fingerprints, only its invalid result
+        found = {}
+    prints = {name: [fp.digest, fp.nodes] for name, fp in found.items()}
+    return Outcome(doc, html=html, fingerprints=prints)
+
+
+def _ahead(config: GradingConfig, golden_dir: str | None) -> Any:
+    """The next notebook's sandbox, kernel and judge runner, started now; None if they cannot
+    start (the notebook then starts its own, and reports why if that fails too)."""
+    from grader.pipeline import Warm
+
+    try:
+        return Warm(_golden(golden_dir, None), config)
+    except Exception:
+        return None
 
 
 # ---------------------------------------------------------------------------------------------
 # Local worker processes
 
 
-def _worker_main(conn: Any, config: GradingConfig, golden_dir: str | None) -> None:
-    """A worker: grade one request at a time until the pipe closes."""
+def _worker_main(conn: Any, config: GradingConfig, golden_dir: str | None, warm: bool) -> None:
+    """A worker: grade one request at a time until the pipe closes.
+
+    ``warm``: start each next notebook's sandbox while grading the current one. That pays only
+    where a core would otherwise idle (fewer workers than cores): with every core busy the
+    warm start competes for the same CPU, gains nothing and holds a second kernel's memory.
+    """
     # Own process group: the terminal's Ctrl-C goes to the batch, which stops workers itself.
     # (Windows has no process groups of this kind: kill_process_tree stops what a worker left.)
     if hasattr(os, "setpgrp"):
@@ -118,21 +168,43 @@ def _worker_main(conn: Any, config: GradingConfig, golden_dir: str | None) -> No
     def _exit(signum: int, frame: Any) -> None:
         raise SystemExit(128 + signum)  # unwinds so nbclient shuts its kernel down
 
+    def _unraisable(info: Any) -> None:
+        if isinstance(info.exc_value, SystemExit):
+            # The signal landed in a callback that cannot raise (a weakref's, a __del__): it
+            # swallowed the exit. Send it again: it lands at the next ordinary line.
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        sys.__unraisablehook__(info)
+
     signal.signal(signal.SIGTERM, _exit)
+    sys.unraisablehook = _unraisable
     from grader.core.errors import InfrastructureError
 
-    while True:
-        try:
-            shown, data = conn.recv()
-        except (EOFError, OSError):
-            return
-        try:
-            reply: tuple[str, Any] = ("ok", grade_bytes(shown, data, config, golden_dir))
-        except InfrastructureError as exc:
-            reply = ("infrastructure", str(exc))
-        except Exception as exc:  # a grader bug must cost one notebook, not the batch
-            reply = ("internal", f"{type(exc).__name__}: {exc}")
-        conn.send(reply)
+    # The grader, golden set and catalogue load once per worker; each notebook gets a fresh
+    # sandbox, kernel and judge runner (with ``warm``, started while the previous one is graded).
+    ahead = _ahead(config, golden_dir) if warm else None
+    try:
+        while True:
+            try:
+                shown, data, more = conn.recv()
+            except (EOFError, OSError):
+                return
+            ready, ahead = ahead, None
+            if more and warm:
+                ahead = _ahead(config, golden_dir)
+            try:
+                reply: tuple[str, Any] = (
+                    "ok",
+                    grade_job(shown, data, config, golden_dir, warm=ready),
+                )
+            except InfrastructureError as exc:
+                reply = ("infrastructure", str(exc))
+            except Exception as exc:  # a grader bug must cost one notebook, not the batch
+                reply = ("internal", f"{type(exc).__name__}: {exc}")
+            conn.send(reply)
+    finally:
+        if ahead is not None:
+            ahead.close()
 
 
 def failure_result(job: Job, failure: str, message: str, golden_id: str) -> Outcome:
@@ -148,17 +220,22 @@ def failure_result(job: Job, failure: str, message: str, golden_id: str) -> Outc
 class _Worker:
     """One spawned grader process; replaced when it dies or overruns its deadline."""
 
-    def __init__(self, ctx: Any, config: GradingConfig, golden_dir: str | None) -> None:
+    def __init__(
+        self, ctx: Any, config: GradingConfig, golden_dir: str | None, warm: bool = False
+    ) -> None:
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(
-            target=_worker_main, args=(child, config, golden_dir), name="rnn-grader-worker"
+            target=_worker_main, args=(child, config, golden_dir, warm), name="rnn-grader-worker"
         )
         self.proc.start()
         child.close()
 
-    def grade(self, job: Job, data: bytes, deadline: float, golden_id: str) -> Outcome:
+    def grade(
+        self, job: Job, data: bytes, deadline: float, golden_id: str, more: bool = False
+    ) -> Outcome:
+        """Grade one notebook; ``more``: another one will follow (the worker warms up for it)."""
         try:
-            self.conn.send((job.shown, data))
+            self.conn.send((job.shown, data, more))
             if not self.conn.poll(deadline):
                 self.stop()
                 return failure_result(
@@ -179,7 +256,7 @@ class _Worker:
                 golden_id,
             )  # fmt: skip
         if kind == "ok":
-            return Outcome(payload)
+            return payload  # an Outcome, pickled
         what = "this machine cannot grade" if kind == "infrastructure" else "internal grader error"
         return failure_result(job, kind, f"{what}: {payload}", golden_id)
 
@@ -187,7 +264,13 @@ class _Worker:
     def alive(self) -> bool:
         return self.proc.is_alive()
 
-    def stop(self, grace: float = 5.0) -> None:
+    def stop(self, grace: float = 5.0, *, idle: bool = False) -> None:
+        """Stop the worker; ``idle``: it is between notebooks, so closing its pipe ends it
+        cleanly (it closes its warm sandbox); a signal could land anywhere, even in a weakref
+        callback that swallows the exit."""
+        if idle and self.proc.is_alive():
+            self.conn.close()
+            self.proc.join(grace)
         if self.proc.is_alive():
             self.proc.terminate()
             self.proc.join(grace)
@@ -198,7 +281,8 @@ class _Worker:
             else:
                 kill_process_tree(self.proc.pid)
             self.proc.join(2)
-        self.conn.close()
+        if not self.conn.closed:
+            self.conn.close()
 
 
 def run_local(
@@ -210,44 +294,56 @@ def run_local(
     golden_id: str,
     deadline: float,
     on_outcome: Callable[[Job, Outcome], None],
+    before: Callable[[], None] | None = None,
 ) -> None:
-    """Grade ``jobs`` on ``workers`` local processes; ``on_outcome`` runs in the calling thread."""
+    """Grade ``jobs`` on ``workers`` local processes; ``on_outcome`` runs in the calling thread.
+
+    ``before`` (the canary) runs in the calling thread once the workers are starting and before
+    any notebook is handed to them: the workers' start-up overlaps it, and if it raises, no
+    notebook is graded.
+    """
     ctx = multiprocessing.get_context("spawn")  # fork would copy threads and locks
     todo: queue.Queue[tuple[Job, bytes] | None] = queue.Queue()
     done: queue.Queue[tuple[Job, Outcome] | BaseException] = queue.Queue()
     stop = threading.Event()
-    for item in jobs:
-        todo.put(item)
     n = max(1, min(workers, len(jobs)))
-    for _ in range(n):
-        todo.put(None)
+    warm = n < (os.cpu_count() or 1)  # see _worker_main
     live: list[_Worker] = []
     lock = threading.Lock()
+    left = [len(jobs)]  # notebooks not yet handed to a worker
 
     def slot() -> None:
         worker: _Worker | None = None
+        item: tuple[Job, bytes] | None = None
         try:
             while not stop.is_set():
-                item = todo.get()
-                if item is None:
-                    break
                 if worker is None or not worker.alive:
-                    worker = _Worker(ctx, config, golden_dir)
+                    worker = _Worker(ctx, config, golden_dir, warm)
                     with lock:
                         live.append(worker)
-                outcome = worker.grade(item[0], item[1], deadline, golden_id)
+                item = todo.get()
+                if item is None or stop.is_set():
+                    break
+                with lock:
+                    left[0] -= 1
+                    more = left[0] > 0
+                outcome = worker.grade(item[0], item[1], deadline, golden_id, more)
                 if not stop.is_set():
                     done.put((item[0], outcome))
         except BaseException as exc:  # surface in the main thread instead of hanging it
             done.put(exc)
         finally:
             if worker is not None:
-                worker.stop()
+                worker.stop(idle=item is None)
 
     threads = [threading.Thread(target=slot, daemon=True) for _ in range(n)]
     for t in threads:
         t.start()
     try:
+        if before is not None:
+            before()
+        for item in jobs:
+            todo.put(item)
         for _ in range(len(jobs)):
             got = done.get()
             if isinstance(got, BaseException):
@@ -255,6 +351,8 @@ def run_local(
             on_outcome(*got)
     finally:
         stop.set()
+        for _ in range(n):
+            todo.put(None)  # wakes every slot still waiting for a notebook
         with lock:
             for w in live:
                 if w.proc.is_alive():

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from grader.batch.run import discover, run_batch
+from grader.batch.run import run_batch
 from grader.cli.common import add_common_options, load_settings
 from grader.core.errors import ExitCode, GraderError
 from grader.core.models import GradeResult
@@ -153,15 +154,16 @@ def handler(args: argparse.Namespace) -> int:
         golden, config = load_settings(args)
         if args.scheduler is None:  # a cluster's workers choose their own level
             warn_if_weak(select_sandbox())
-        if not args.no_canary and args.dir.is_dir() and discover(args.dir):
+        canary = None
+        if not args.no_canary:
             # A known-good notebook first: limits too low for this machine or a broken sandbox
             # must stop the batch (exit 3), not give every student zero.
             from grader.batch.canary import run_canary
 
-            run_canary(config, golden)
+            canary = functools.partial(run_canary, config, golden)
         report = run_batch(
             args.dir, args.out, jobs=args.jobs, force=args.force, scheduler=args.scheduler,
-            golden=golden, config=config, junit=args.junit,
+            golden=golden, config=config, junit=args.junit, canary=canary,
             gradescope=args.gradescope, progress=None if args.quiet else Progress,
         )  # fmt: skip
     except GraderError as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -14,7 +13,7 @@ from typing import Any
 from grader.cli.common import Parser, add_common_options, load_settings
 from grader.core.errors import ExitCode, GraderError
 from grader.core.fileio import atomic_write
-from grader.core.models import GradeResult
+from grader.core.models import GradeResult, result_json
 
 
 def _grade_parser(subcommands: Sequence[str]) -> argparse.ArgumentParser:
@@ -54,6 +53,10 @@ def grade_one(argv: Sequence[str], subcommands: Sequence[str] = ()) -> int:
     """``grade NOTEBOOK ...``: exit 0 passed, 1 not passed, 2 bad input (see ExitCode)."""
     args = _grade_parser(subcommands).parse_args(argv)
     started = time.monotonic()
+    if Path(args.notebook).is_file():
+        from grader.sandbox.levels import prefetch
+
+        prefetch()  # the sandbox's self-test runs while the grader loads
     try:
         golden, config = load_settings(args)
     except GraderError as exc:
@@ -92,7 +95,7 @@ def _grade_and_write(
         _write_failure_outputs(args, str(exc), time.monotonic() - started)
         raise
     if args.json:
-        atomic_write(args.json, json.dumps(result.to_dict(), indent=1) + "\n")
+        atomic_write(args.json, result_json(result))
     if args.junit:
         from grader.render.junit import write_junit
 
@@ -123,7 +126,7 @@ def _write_failure_outputs(args: argparse.Namespace, error: str, elapsed: float)
 
     result = invalid_result(args.notebook, error, duration=elapsed)
     if args.json:
-        atomic_write(args.json, json.dumps(result.to_dict(), indent=1) + "\n")
+        atomic_write(args.json, result_json(result))
     if args.junit:
         from grader.render.junit import write_junit
 

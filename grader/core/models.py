@@ -2,11 +2,18 @@
 
 ``GradeResult.to_dict()`` is the JSON contract of docs/architecture.md §1.3 (plus extra fields, which the
 contract allows); ``GradeResult.from_dict()`` reads it back (batch resume, class overview).
+
+In memory a result keeps every check the judge made (~1,700 for a graded notebook, nearly all
+passing). The JSON form is compact (``ExerciseResult.compact``): each exercise keeps its checks that
+did not pass, in full, and counts the passing ones per case and kind (``passed_checks``).
+``result_json`` is the one way a result is written to a file.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -68,6 +75,21 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
+class PassedChecks:
+    """The checks of one exercise that passed on one case, counted: what the JSON keeps of them.
+
+    ``kinds`` counts them by ``CheckResult.kind``, in the judge's order; ``count`` is their sum. A
+    case whose every check failed has an entry too (``count`` 0), so the entries list every case
+    the exercise was judged on, in the judge's order. ``kinds`` is never mutated.
+    """
+
+    case: str | None
+    hidden: bool = False
+    count: int = 0
+    kinds: dict[str, int] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
 class ErrorInfo:
     """Why an exercise could not be judged: exception, timeout, crash or limit hit."""
 
@@ -112,6 +134,59 @@ class ExerciseResult:
     #: exercises it calls that do not pass: fix those first (then it has no diagnosis of its
     #: own unless the evidence shows its own code is wrong too)
     blocked_by: tuple[str, ...] = ()
+    #: passing checks counted per case when ``checks`` holds only the failing ones (a result read
+    #: back from JSON); empty for a result fresh from the judge, whose ``checks`` are all there
+    passed_checks: tuple[PassedChecks, ...] = ()
+
+    @property
+    def failed_checks(self) -> tuple[CheckResult, ...]:
+        """The checks that did not pass (the same in the full and the compact form)."""
+        return tuple(c for c in self.checks if not c.passed)
+
+    def case_summary(self) -> tuple[PassedChecks, ...]:
+        """Passing checks per case and kind, every judged case listed once, in the judge's order.
+
+        The same for a fresh result (counted from ``checks``) and for one read back from JSON
+        (``passed_checks``, plus any passing check it still lists, as an old full document has).
+        """
+        counts: dict[tuple[str | None, bool], dict[str, int]] = {}
+        for s in self.passed_checks:
+            kinds = counts.setdefault((s.case, s.hidden), {})
+            for kind, n in s.kinds.items():
+                kinds[kind] = kinds.get(kind, 0) + n
+        for c in self.checks:
+            kinds = counts.setdefault((c.case, c.hidden), {})
+            if c.passed:
+                kinds[c.kind] = kinds.get(c.kind, 0) + 1
+        return tuple(
+            PassedChecks(case, hidden, sum(kinds.values()), kinds)
+            for (case, hidden), kinds in counts.items()
+        )
+
+    @property
+    def check_count(self) -> int:
+        """How many checks the judge made, passing or not (either form)."""
+        return sum(s.count for s in self.case_summary()) + len(self.failed_checks)
+
+    def compact(self) -> ExerciseResult:
+        """The JSON form: the failing checks in full, the passing ones counted (idempotent).
+
+        A check failing again on a later case (same name: one mistake fails the same output on
+        every case) keeps its message and mismatch figures but not the mismatch picture
+        (``grid``): reports show the picture of its first failure only, and on a wrong
+        backward pass these copies were most of the file.
+        """
+        failing: list[CheckResult] = []
+        shown: set[str] = set()
+        for c in self.checks:
+            if c.passed:
+                continue
+            m = c.mismatch
+            if c.name in shown and m is not None and (m.grid or m.grid_label):
+                c = dataclasses.replace(c, mismatch=dataclasses.replace(m, grid=(), grid_label=""))
+            shown.add(c.name)
+            failing.append(c)
+        return dataclasses.replace(self, checks=tuple(failing), passed_checks=self.case_summary())
 
 
 @dataclass(frozen=True)
@@ -158,12 +233,27 @@ class GradeResult:
                 return ex
         raise KeyError(name)
 
+    def compact(self) -> GradeResult:
+        """Every exercise in its compact form (``ExerciseResult.compact``): what JSON holds."""
+        return dataclasses.replace(self, exercises=tuple(e.compact() for e in self.exercises))
+
     def to_dict(self) -> dict[str, Any]:
-        return _plain(self)
+        """The JSON document: the compact form, so passing checks appear as counts per case."""
+        return _plain(self.compact())
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GradeResult:
         return _build(cls, data)
+
+
+def result_json(result: GradeResult | dict[str, Any]) -> str:
+    """The text of a result's JSON file: ``to_dict()``, compact separators, a final newline.
+
+    Every writer of a result file uses it (``result``: a result, or its ``to_dict()``).
+    ASCII-escaped: student text may hold lone surrogates, which UTF-8 cannot encode.
+    """
+    doc = result if isinstance(result, dict) else result.to_dict()
+    return json.dumps(doc, separators=(",", ":")) + "\n"
 
 
 def _plain(obj: Any) -> Any:
@@ -178,11 +268,18 @@ def _plain(obj: Any) -> Any:
     return obj
 
 
-def _build(cls: type, data: dict[str, Any]) -> Any:
-    """Inverse of ``_plain`` for our dataclasses (types come from the field annotations)."""
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """Field types of a result class; resolving them is slow and they never change."""
     import typing
 
-    hints = typing.get_type_hints(cls)
+    return typing.get_type_hints(cls)
+
+
+def _build(cls: type, data: dict[str, Any]) -> Any:
+    """Inverse of ``_plain`` for our dataclasses (types come from the field annotations)."""
+
+    hints = _hints(cls)
     kwargs: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         if f.name not in data:

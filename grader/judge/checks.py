@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -332,9 +332,11 @@ def judge_exercise(
     atol: float,
     limits: Limits,
     failing: Mapping[str, Status] | None = None,
-    catalogue: Any = None,
+    catalogue: Callable[[], Any] | None = None,
 ) -> ExerciseResult:
     """Status, score and checks for one exercise. ``failing``: verdicts of the exercises it calls.
+
+    ``catalogue`` loads the diagnosis catalogue; it is called only when the exercise fails.
 
     ``cases`` are the scored cases; the runner's frames for probe cases (``diagnose.PROBE_PREFIX``)
     only feed the diagnosis.
@@ -469,7 +471,7 @@ def judge_exercise(
             # A caller's outputs follow its callee's: with the callee wrong, a catalogue match
             # (computed with the reference callee) would blame correct code.
             expected = {case.id: case.expected for case in cases}
-            diagnosis = diagnose(spec.name, outputs, catalogue, rtol, atol, expected)
+            diagnosis = diagnose(spec.name, outputs, catalogue(), rtol, atol, expected)
         if diagnosis is None and facts is not None:
             probes = {
                 cid: frame.get("output")

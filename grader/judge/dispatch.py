@@ -13,6 +13,8 @@ pipes). The frames: ``grader.wire.protocol``.
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -45,6 +47,15 @@ class RawOutcome:
     malformed: str = ""
 
 
+def launch_runner(launcher: Launcher, workdir: Path) -> subprocess.Popen[bytes]:
+    """Start a judge runner now; it imports what it needs and waits for its request on stdin.
+
+    A warm runner: its start-up overlaps the caller's other work. It has run no student code
+    until :func:`run_exercises` sends it one request, and it serves only that one.
+    """
+    return launcher([sys.executable, "-I", "-m", "grader.judge.runner"], workdir, {})
+
+
 def run_exercises(
     extracted: Mapping[str, Extracted],
     cases: Mapping[str, Sequence[Case]],
@@ -52,17 +63,24 @@ def run_exercises(
     workdir: Path,
     launcher: Launcher,
     compat: Path,
+    runner: subprocess.Popen[bytes] | None = None,
 ) -> dict[str, RawOutcome]:
     """Judge every defined exercise on its ``cases``; a RawOutcome per exercise that had code.
 
     Callers append the diagnosis probes (``grader.judge.diagnose.with_probes``) after the scored
-    cases, so a probe that hangs or crashes cannot cost a scored case.
+    cases, so a probe that hangs or crashes cannot cost a scored case. ``runner``: a runner from
+    :func:`launch_runner` for the first attempt (it is used, or killed, either way); a runner
+    that dies is replaced by a fresh one.
     """
     todo = [name for name, ex in extracted.items() if not ex.missing]
     results: dict[str, RawOutcome] = {}
     restarts = 0
+    if not todo and runner is not None:
+        discard_runner(runner)
     while todo and restarts <= len(extracted):
-        done = _run_batch(todo, extracted, cases, limits, workdir, launcher, compat, results)
+        proc = runner if runner is not None else launch_runner(launcher, workdir)
+        runner = None
+        done = _run_batch(todo, extracted, cases, limits, proc, launcher, compat, results)
         todo = [n for n in todo if n not in done]
         restarts += 1
     for name in todo:  # only if the runner kept dying before reporting anything
@@ -105,7 +123,7 @@ def _run_batch(
     extracted: Mapping[str, Extracted],
     cases: Mapping[str, Sequence[Case]],
     limits: Limits,
-    workdir: Path,
+    proc: subprocess.Popen[bytes],
     launcher: Launcher,
     compat: Path,
     results: dict[str, RawOutcome],
@@ -114,7 +132,6 @@ def _run_batch(
     finished: set[str] = set()
     mode = getattr(launcher, "runner_mode", "fork")
     watch: RunnerWatch | None = getattr(launcher, "watch", None)
-    proc = launcher([sys.executable, "-I", "-m", "grader.judge.runner"], workdir, {})
     assert proc.stdin is not None and proc.stdout is not None
     # Enough for every case of every exercise to use its full time, plus start-up.
     n_calls = sum(len(cases[n]) + 1 for n in names)
@@ -144,6 +161,7 @@ def _run_batch(
                     outcome.end["timeout"] = True
                 finished.add(name)
                 return finished
+
             try:
                 frame = plain.unpack(raw, max_total=limits.result_bytes + (1 << 20))
             except plain.DecodeError as exc:
@@ -182,12 +200,27 @@ def _run_batch(
             else:
                 outcome.malformed = "an unexpected frame arrived"
     finally:
-        from grader.sandbox.limits import kill_process_tree
-
-        kill_process_tree(proc.pid)
-        proc.wait()
+        _stop(proc)
         if reader is not None:
             reader.close()  # a ThreadReader's thread closes the pipe at end of file
         if not isinstance(reader, ThreadReader) and proc.stdout:
             proc.stdout.close()
     return finished
+
+
+def discard_runner(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a runner from :func:`launch_runner` that was never given a request."""
+    _stop(proc)
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Kill a runner and everything it started, and reap it."""
+    from grader.sandbox.limits import kill_process_tree
+
+    kill_process_tree(proc.pid)
+    proc.wait()
+    if proc.stdin is not None:
+        with contextlib.suppress(OSError):
+            proc.stdin.close()

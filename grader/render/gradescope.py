@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.core.fileio import atomic_write
-from grader.core.models import CheckResult, ExerciseResult, GradeResult, Status
+from grader.core.models import ExerciseResult, GradeResult, Status
 from grader.render.advice import advice_lines
 
 _MAX_OUTPUT = 8_000  # per test: Gradescope truncates long outputs badly
@@ -32,9 +32,9 @@ def _visible_output(ex: ExerciseResult) -> str:
     lines = [ex.reason or ex.status.value]
     if ex.error is not None and ex.error.traceback:
         lines.extend(ex.error.traceback)
-    public = [c for c in ex.checks if not c.passed and not c.hidden]
+    public = [c for c in ex.failed_checks if not c.hidden]
     lines.extend(f"- {c.name}: {c.message}" for c in public)
-    hidden = [c for c in ex.checks if not c.passed and c.hidden]
+    hidden = [c for c in ex.failed_checks if c.hidden]
     if hidden:
         cases = sorted({c.case or "?" for c in hidden})
         lines.append(f"- {len(hidden)} check(s) failed on hidden case(s): {', '.join(cases)}")
@@ -42,9 +42,18 @@ def _visible_output(ex: ExerciseResult) -> str:
     return _cut("\n".join(lines))
 
 
-def _hidden_test(ex: ExerciseResult, hidden: list[CheckResult]) -> dict[str, Any]:
-    failed = [c for c in hidden if not c.passed]
-    lines = [f"{len(hidden) - len(failed)} of {len(hidden)} hidden-case checks passed."]
+def _hidden_test(ex: ExerciseResult) -> dict[str, Any] | None:
+    """The instructors' test of the hidden cases; None when the exercise has none.
+
+    Counted from ``case_summary`` (passing checks) and the failing checks, so a result read back
+    from its compact JSON gives the same test as the fresh one.
+    """
+    hidden_cases = [s for s in ex.case_summary() if s.hidden]
+    if not hidden_cases:
+        return None
+    failed = [c for c in ex.failed_checks if c.hidden]
+    passed = sum(s.count for s in hidden_cases)
+    lines = [f"{passed} of {passed + len(failed)} hidden-case checks passed."]
     lines += [f"[{c.case}] {c.name}: {c.message}" for c in failed]
     return {
         "name": f"{ex.name} (hidden cases)",
@@ -96,9 +105,9 @@ def render_gradescope(
                 "visibility": "visible",
             }
         )
-        hidden = [c for c in ex.checks if c.hidden]
-        if hidden:
-            doc["tests"].append(_hidden_test(ex, hidden))
+        hidden = _hidden_test(ex)
+        if hidden is not None:
+            doc["tests"].append(hidden)
     return doc
 
 

@@ -98,11 +98,13 @@ class CaseGroup:
     checks: tuple[CheckView, ...]
     #: failing checks already shown in full on an earlier case, by name only
     repeated: tuple[str, ...]
-    #: passing checks, by name only: a graded exercise has ~20 checks per case, listing every
-    #: one would bury the few that failed
-    passed: tuple[str, ...]
-    #: the same names were listed for an earlier case (then only the count is shown)
-    passed_seen: bool = False
+    #: passing checks, counted: a graded exercise has ~25 checks per case, listing every one
+    #: would bury the few that failed (and the JSON result keeps only these counts)
+    passed: int
+    #: the passing checks by kind, "type 3, shape 3, value 3"
+    passed_kinds: str
+    #: every check of the case, passing or not
+    total: int
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,10 @@ class ExerciseView:
     traceback: tuple[str, ...]
     traceback_cut: int
     headline: str
-    #: checks per case when every check passed (the section then stays one line long)
+    #: every check passed (the section then stays one line long)
     all_passed: bool
+    #: how many checks the exercise had, passing or not
+    total: int
     #: what the student is told (grader.render.advice): the same message as every renderer
     advice: Advice | None = None
 
@@ -175,22 +179,22 @@ def _check_view(c: CheckResult) -> CheckView:
     return CheckView(c, message, cut, note, grid, first or (), percent)
 
 
+def _kinds(kinds: Mapping[str, int]) -> str:
+    return ", ".join(f"{_clean_filter(kind, 40)} {n}" for kind, n in kinds.items() if n)
+
+
 def _groups(ex: ExerciseResult, labels: dict[str, str]) -> tuple[CaseGroup, ...]:
     """Checks grouped by case, in the judge's order. A check failing on several cases is shown in
-    full on the first (public) one and named on the others: seven copies teach nothing."""
+    full on the first (public) one and named on the others: seven copies teach nothing. Passing
+    checks are counted by kind (``ExerciseResult.case_summary``), so a fresh result and one read
+    back from its compact JSON render the same."""
     detailed: set[str] = set()
-    listed: set[tuple[str, ...]] = set()
-    order: list[str | None] = []
-    by_case: dict[str | None, list[CheckResult]] = {}
-    for c in ex.checks:
-        if c.case not in by_case:
-            order.append(c.case)
-            by_case[c.case] = []
-        by_case[c.case].append(c)
+    failing: dict[tuple[str | None, bool], list[CheckResult]] = {}
+    for c in ex.failed_checks:
+        failing.setdefault((c.case, c.hidden), []).append(c)
     groups = []
-    for case in order:
-        checks = by_case[case]
-        hidden = any(c.hidden for c in checks)
+    for summary in ex.case_summary():
+        case, hidden = summary.case, summary.hidden
         if case is None:
             title = "every case"
         else:
@@ -198,19 +202,20 @@ def _groups(ex: ExerciseResult, labels: dict[str, str]) -> tuple[CaseGroup, ...]
             label = labels.get(case)
             title = f"{kind} '{case}'" + (f": {label}" if label else "")
         views, repeated = [], []
+        checks = failing.get((case, hidden), [])
         for c in checks:
-            if c.passed:
-                continue
             if c.name in detailed:
                 repeated.append(_clean_filter(c.name, 200))
                 continue
             view = _check_view(c)
             detailed.add(c.name)
             views.append(view)
-        passed = tuple(_clean_filter(c.name, 200) for c in checks if c.passed)
-        seen = passed in listed
-        listed.add(passed)
-        groups.append(CaseGroup(case, title, hidden, tuple(views), tuple(repeated), passed, seen))
+        groups.append(
+            CaseGroup(
+                case, title, hidden, tuple(views), tuple(repeated), summary.count,
+                _kinds(summary.kinds), summary.count + len(checks),
+            )
+        )  # fmt: skip
     return tuple(groups)
 
 
@@ -224,10 +229,11 @@ def _exercise_view(ex: ExerciseResult, labels: dict[str, str]) -> ExerciseView:
         tb = tuple(_clean(line, 500)[0] for line in err.traceback[:MAX_TRACEBACK_LINES])
         tb_cut = max(0, len(err.traceback) - MAX_TRACEBACK_LINES)
         headline = ERROR_HEADLINE.get(err.kind, "could not be graded")
+    groups = _groups(ex, labels)
+    total = sum(g.total for g in groups)
     return ExerciseView(
-        ex, _anchor(ex.name), STATUS_TEXT.get(ex.status, str(ex.status)), _groups(ex, labels),
-        message, tb, tb_cut, headline, bool(ex.checks) and all(c.passed for c in ex.checks),
-        advice(ex),
+        ex, _anchor(ex.name), STATUS_TEXT.get(ex.status, str(ex.status)), groups,
+        message, tb, tb_cut, headline, total > 0 and not ex.failed_checks, total, advice(ex),
     )  # fmt: skip
 
 
