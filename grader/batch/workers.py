@@ -170,9 +170,12 @@ def _worker_main(conn: Any, config: GradingConfig, golden_dir: str | None, warm:
 
     def _unraisable(info: Any) -> None:
         if isinstance(info.exc_value, SystemExit):
-            # The signal landed in a callback that cannot raise (a weakref's, a __del__): it
-            # swallowed the exit. Send it again: it lands at the next ordinary line.
-            os.kill(os.getpid(), signal.SIGTERM)
+            # The signal landed in a callback that cannot raise (a weakref's, a __del__), which
+            # swallowed the exit. Send it again a moment later, from another thread: it then
+            # lands at an ordinary line (sent from here, it would land in this hook again).
+            again = threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGTERM))
+            again.daemon = True
+            again.start()
             return
         sys.__unraisablehook__(info)
 

@@ -20,6 +20,7 @@ import functools
 import re
 import symtable
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -126,6 +127,10 @@ def _where(cell: int, line: int) -> str:
 def _clean(text: str) -> str:
     # Messages end up in JSON/HTML: lone surrogates and NULs must not travel with them.
     return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
+#: serialises what touches process-wide state: warning filters, IPython's transformer
+_LOCK = threading.RLock()
 
 
 @functools.cache
@@ -412,10 +417,20 @@ def _cell(cell: int, source: str, out: _Cells) -> None:
 def _scan(sources: Iterable[tuple[int, str]]) -> _Cells:
     out = _Cells([], [], {})
     for cell, source in sources:
-        try:
-            _cell(cell, source, out)
-        except Exception as exc:  # a bug of ours (or RecursionError) costs one cell, not all
-            out.broken.append(_broken(cell, exc, "", 0))
+        for attempt in (1, 2):
+            part = _Cells([], [], {})
+            try:
+                _cell(cell, source, part)
+            except Exception as exc:  # a bug of ours (or RecursionError) costs one cell, not all
+                if attempt == 1:
+                    continue  # a passing failure of the grader's (memory): never the student's
+                # With the cell's text, the exercises it defines say why they are missing.
+                out.broken.append(_broken(cell, exc, source, 0))
+            else:
+                out.stmts.extend(part.stmts)
+                out.broken.extend(part.broken)
+                out.ipython.update(part.ipython)
+            break
     return out
 
 
@@ -553,7 +568,10 @@ def extract_sources(
 ) -> dict[str, Extracted]:
     """Extract ``names`` from (cell index, code-cell source) pairs in notebook order."""
     try:
-        with warnings.catch_warnings():
+        # One analysis at a time per process: ``catch_warnings`` changes process-wide filters,
+        # and IPython's shared TransformerManager is not thread-safe (two notebooks graded in
+        # two threads lost a function to the race).
+        with _LOCK, warnings.catch_warnings():
             # Invalid escapes, `x is 1` …: the student's business; and under -W error, parsing
             # would turn these warnings into syntax errors.
             warnings.simplefilter("ignore")
@@ -616,7 +634,7 @@ def global_reads(extracted: Extracted) -> tuple[GlobalRead, ...]:
         chunk = definition(extracted)
         if chunk is None:
             return ()
-        with warnings.catch_warnings():
+        with _LOCK, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             _, _, _, later, _ = _scopes(symtable.symtable(chunk.code, "<cell>", "exec"))
             bound: dict[str, tuple[int, int, str]] = {}
