@@ -382,6 +382,28 @@ def test_long_workdir_falls_back_to_tcp(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_kernel_is_ipython_without_debugger_or_completer(tmp_path: Path) -> None:
+    """The kernel starts from ``KERNEL_BOOT``, not ``-m ipykernel_launcher``: still an IPython
+    kernel whose working directory is importable (as ``''``, IPython's way), with magics and
+    shell escapes, but without debugpy and jedi loaded (0.13 s of every start)."""
+    (tmp_path / "local_mod.py").write_text("VALUE = 42\n")
+    log = execute_notebook(
+        _nb(
+            "import sys, local_mod\nprint(local_mod.VALUE, sys.path.count(''), "
+            "type(get_ipython()).__name__)",
+            "print(sorted(m for m in ('debugpy', 'jedi', '_pydevd_bundle') if sys.modules.get(m)))",
+            "%time x = 1\n!echo shell-ok",
+        ),
+        tmp_path,
+        FAST,
+    )
+    assert [c.status for c in log.cells] == [CellStatus.OK] * 3, [c.error for c in log.cells]
+    assert log.cells[0].output == "42 1 ZMQInteractiveShell"
+    assert log.cells[1].output == "[]"
+    assert "shell-ok" in log.cells[2].output
+
+
+@pytest.mark.slow
 def test_colab_example_runs_offline_with_compat_modules(tmp_path: Path) -> None:
     nb = nbformat.read(COLAB, as_version=4)
     prepare_workdir(tmp_path)
