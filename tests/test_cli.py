@@ -94,6 +94,17 @@ def test_nbformat_3_is_read(tmp_path: Path) -> None:
     assert load_notebook(nb).cells[0].source == "y = 2"
 
 
+@pytest.mark.parametrize("major", ["4", 4.0, " 4"])
+def test_nbformat_written_as_text_or_float_is_read(tmp_path: Path, major: object) -> None:
+    """Hand-edited and converted files write "4" or 4.0; nbformat itself reads both."""
+    from grader.stages.load import load_notebook
+
+    nb = tmp_path / "odd.ipynb"
+    nb.write_text(json.dumps({"nbformat": major, "nbformat_minor": 2, "metadata": {},
+                              "cells": [{"cell_type": "code", "source": "z = 3"}]}))  # fmt: skip
+    assert load_notebook(nb).cells[0].source == "z = 3"
+
+
 @pytest.mark.slow
 def test_json_result_follows_the_contract(tmp_path: Path) -> None:
     import shutil

@@ -382,6 +382,10 @@ EVIDENCE = [
      "hard_coded_size", ["hard-codes 4", "T_x", "x.shape[2]"]),
     ("hard-coded-slices", LB, [(f"W{g}[:, :n_a].T", f"W{g}[:, :5].T") for g in "fico"], "",
      "hard_coded_size", ["hard-codes 5", "n_a"]),
+    # `n_gates = 4` (4 is the worked example's T_x) is innocent: the shape on the next line is not
+    ("hard-coded-after-innocent-constant", LS,
+     [("    da_prevt = np.zeros((n_a, m))\n", "    n_gates = 4\n    da_prevt = np.zeros((n_a, 10))\n")],
+     "", "hard_coded_size", ["hard-codes 10", "m"]),
     ("reads-parameters-tmp", RF, [('parameters["', 'parameters_tmp["')] * 5, TEST_CELL,
      "reads_notebook_variable", ["parameters_tmp", "instead of its argument parameters"]),
     ("reads-one-key", RF, [('Wya = parameters["Wya"]', 'Wya = parameters_tmp["Wya"]')], TEST_CELL,
@@ -539,3 +543,13 @@ def test_evidence_never_raises_on_garbage(gold: golden.Golden) -> None:
                 )
                 is None
             )
+
+
+@pytest.mark.parametrize(
+    ("name", "arg", "alike"),
+    [("parameters_tmp", "parameters", True), ("a_prev_tmp", "a_prev", True), ("x2", "x", True),
+     ("parametersTmp", "parameters", True), ("keys_to_update", "da", False), ("index", "x", False),
+     ("n_x", "x", False), ("xt", "x", False), ("parameters", "parameters", False)],
+)  # fmt: skip
+def test_variable_named_after_an_argument(name: str, arg: str, alike: bool) -> None:
+    assert diagnose._named_after(name, arg) is alike

@@ -712,3 +712,37 @@ def test_global_statements_pull_in_module_level_bindings(
     ns = run(got.chunks)
     for _ in range(2):  # the module-level state exists and survives a second call
         ns["f"](2)
+
+
+def test_switched_off_redefinition_keeps_the_working_one() -> None:
+    """``if False:`` (or ``if FLAG:``) around an old attempt below the working definition: the
+    kernel keeps the working one, so the program must define it before the conditional one."""
+    got = extract_sources(
+        cells("def f():\n    return 1", "FLAG = False\nif FLAG:\n    def f():\n        return 2"),
+        ["f"],
+    )["f"]
+    assert [c.code.split("\n", 1)[0] for c in got.chunks] == [
+        "def f():",
+        "FLAG = False",
+        "if FLAG:",
+    ]
+    assert run(got.chunks)["f"]() == 1
+    # an unconditional later definition still replaces the earlier one alone
+    plain = extract_sources(cells("def f():\n    return 1", "def f():\n    return 2"), ["f"])["f"]
+    assert [c.cell for c in plain.chunks] == [2]
+
+
+def test_globals_filled_by_loops_and_calls_are_kept() -> None:
+    got = extract_sources(
+        cells(
+            "KEYS = []\nfor g in 'ab':\n    KEYS.append(g)",
+            "ACT = {}\ndef setup(t):\n    t['f'] = abs\nsetup(ACT)",
+            "def f(x):\n    return [ACT['f'](x) for _ in KEYS]",
+            "print(ACT)\ncheck(f)\nf(-1)",  # tests and prints of the notebook are not needed
+        ),
+        ["f"],
+    )["f"]
+    codes = [c.code for c in got.chunks]
+    assert "setup(ACT)" in codes and any(c.startswith("for g in") for c in codes), codes
+    assert not any(c in codes for c in ("print(ACT)", "check(f)", "f(-1)")), codes
+    assert run(got.chunks)["f"](-2) == [2, 2]

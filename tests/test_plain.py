@@ -138,3 +138,41 @@ def test_encode_ignores_patched_builtins_and_numpy() -> None:
     back = plain.unpack(out)
     np.testing.assert_array_equal(back[0], np.ones(2))
     assert float(back[1]["k"].array) == 3.0
+
+
+def test_tuple_list_and_dict_subclasses_are_what_they_extend() -> None:
+    """A namedtuple cache and OrderedDict gradients are a tuple and a dict; their items are read
+    through the base classes' own methods, so an override cannot show other values."""
+    from collections import OrderedDict, namedtuple
+
+    class Liar(tuple):  # type: ignore[type-arg]
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            return iter((np.ones(2),))
+
+        def __getitem__(self, i):  # type: ignore[no-untyped-def]
+            return np.ones(2)
+
+    class Sneaky(dict):  # type: ignore[type-arg]
+        def __getitem__(self, k):  # type: ignore[no-untyped-def]
+            return np.ones(2)
+
+        def keys(self):  # type: ignore[no-untyped-def]
+            return ["fake"]
+
+    Cache = namedtuple("Cache", "a b")
+    value = (Cache(np.zeros(2), 1.5), OrderedDict(dx=np.arange(3)), Liar((np.zeros(2), 2)),
+             Sneaky(real=np.zeros(1)), type("L", (list,), {})([1, 2]))  # fmt: skip
+    got = plain.unpack(plain.pack(value))
+    assert type(got) is tuple and len(got) == 5
+    cache, grads, liar, sneaky, lst = got
+    assert type(cache) is tuple and np.array_equal(cache[0], np.zeros(2)) and cache[1] == 1.5
+    assert (
+        type(grads) is dict and list(grads) == ["dx"] and np.array_equal(grads["dx"], np.arange(3))
+    )
+    assert type(liar) is tuple and np.array_equal(liar[0], np.zeros(2)) and liar[1] == 2
+    assert (
+        type(sneaky) is dict
+        and list(sneaky) == ["real"]
+        and np.array_equal(sneaky["real"], np.zeros(1))
+    )
+    assert lst == [1, 2]

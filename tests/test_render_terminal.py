@@ -220,3 +220,12 @@ def test_the_message_is_the_json_hint_with_the_fix_of_its_diagnosis() -> None:
     assert bare is not None and bare.message == "c differs" and not bare.named
     assert advice_lines(replace(ex, hint=None, finding=None)) == []
     assert advice(replace(ex, status=Status.PASSED)) is None
+
+
+def test_one_more_exercise_is_singular() -> None:
+    failing = {
+        s.name: ExerciseResult(s.name, Status.ERROR, 0, s.points, reason=f"{s.name} broke")
+        for s in EXERCISES[:3]
+    }
+    out = render_terminal(result(**failing), color=False, report_path=None)
+    assert "(and 1 more exercise that does not pass yet" in out, out

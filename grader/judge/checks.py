@@ -364,13 +364,17 @@ def judge_exercise(
         finding: Diagnosis | None = None,
     ) -> ExerciseResult:
         blocked = blocked_by if status is not Status.PASSED else ()
+        hint = compose_hint(spec.name, blocked, diagnosis or finding)
+        if extracted.shadowed and status is not Status.MISSING:
+            # the student's latest attempt never ran: say so before anything about the old one
+            hint = extracted.shadowed[0] + (f"; {hint}" if hint else "")
         return ExerciseResult(
             spec.name,
             status,
             points if status is Status.PASSED else 0.0,
             points,
             tuple(checks),
-            hint=compose_hint(spec.name, blocked, diagnosis or finding),
+            hint=hint,
             reason=reason,
             diagnosis=diagnosis,
             error=error,

@@ -410,6 +410,8 @@ class Literal:
     value: int
     cell: int
     line: int  #: 1-based line in the cell
+    #: from ``n = 5`` rather than a shape, ``range()`` or slice: weaker evidence (``n_gates = 4``)
+    assigned: bool = False
 
 
 @dataclass(frozen=True)
@@ -450,10 +452,11 @@ def source_facts(extracted: Any) -> SourceFacts:
         params = tuple(a.arg for a in (*fn.args.posonlyargs, *fn.args.args))
         found: list[Literal] = []
 
-        def add(node: ast.AST) -> None:
+        def add(node: ast.AST, assigned: bool = False) -> None:
             for sub in ast.walk(node):
                 if isinstance(sub, ast.Constant) and type(sub.value) is int and sub.value > 1:
-                    found.append(Literal(sub.value, chunk.cell, chunk.line + sub.lineno - 1))
+                    line = chunk.line + sub.lineno - 1
+                    found.append(Literal(sub.value, chunk.cell, line, assigned))
 
         for node in ast.walk(fn):
             if isinstance(node, ast.Call):
@@ -472,7 +475,7 @@ def source_facts(extracted: Any) -> SourceFacts:
                 and isinstance(node.targets[0], (ast.Name, ast.Tuple))
                 and isinstance(node.value, (ast.Constant, ast.Tuple))
             ):
-                add(node.value)
+                add(node.value, assigned=True)
         found.sort(key=lambda lit: lit.line)
         return SourceFacts(params, global_reads(extracted), tuple(found))
     except Exception:  # a hint must never break grading
@@ -562,11 +565,19 @@ def _reads_instead(spec: Any, facts: SourceFacts, ignored: list[int]) -> Diagnos
     return None
 
 
+def _named_after(name: str, arg: str) -> bool:
+    """``parameters_tmp``, ``a_prev_test``, ``x2``, ``parametersTmp`` are named after their
+    argument (the worked example's data); ``keys_to_update`` is not named after ``da``, nor
+    ``n_x`` (a size) or ``index`` after ``x``."""
+    rest = name[len(arg) :] if name.startswith(arg) else ""
+    return bool(rest) and (rest[0] == "_" or rest[0].isdigit() or rest[0].isupper())
+
+
 def _reads_alike(spec: Any, facts: SourceFacts) -> Diagnosis | None:
     """Without a probe's word: it reads a notebook variable named after one of its arguments
     (``parameters_tmp["Wya"]`` in a function given ``parameters``)."""
     for arg in facts.params:
-        alike = [r for r in facts.variables() if r.name != arg and arg in r.name]
+        alike = [r for r in facts.variables() if _named_after(r.name, arg)]
         if alike:
             read = alike[0]
             return _finding(
@@ -616,7 +627,9 @@ def _hard_coded(spec: Any, cases: Sequence[Case], facts: SourceFacts) -> Diagnos
     for dim, size in public.dims.items():
         by_value.setdefault(size, []).append(dim)
     how = spec.size_from
-    first = next((lit for lit in facts.literals if len(by_value.get(lit.value, [])) == 1), None)
+    sizes = [lit for lit in facts.literals if len(by_value.get(lit.value, [])) == 1]
+    # a size in a shape, range() or slice before one merely assigned (`n_gates = 4`)
+    first = next((lit for lit in sizes if not lit.assigned), sizes[0] if sizes else None)
     if first is None:
         return None
     # every size of the worked example written on that line ("np.zeros((5, 10))")

@@ -117,6 +117,10 @@ def _child(ex: dict[str, Any], fd: int, memory: int, cpu: int, compat: str) -> N
     _execute(ex, fd, compat)
 
 
+def _display(*objs: Any, **kwargs: Any) -> None:
+    """IPython's ``display`` where nothing is shown: accepts what it accepts, returns None."""
+
+
 def _execute(ex: dict[str, Any], fd: int, compat: str) -> None:
     """Run the student's code of one exercise and every case (never returns: exits)."""
     pack, write, exit_now = plain.pack, write_frame, os._exit
@@ -128,7 +132,13 @@ def _execute(ex: dict[str, Any], fd: int, compat: str) -> None:
         name: str = ex["name"]
         chunks = ex["chunks"]
         _register_sources(chunks)
-        namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
+        # ``display`` is a builtin in Jupyter and Colab: a function that shows a value while it
+        # works must not fail here (what it shows goes nowhere, like the child's own stdout).
+        namespace: dict[str, Any] = {
+            "__name__": "__main__",
+            "__builtins__": __builtins__,
+            "display": _display,
+        }
         setup_errors = []
         for cell, line, code in chunks:
             try:

@@ -139,7 +139,8 @@ def render_terminal(result: GradeResult, *, color: bool, report_path: str | None
         more = not_listed(result.exercises)
         if more:
             lines.append(
-                f"  (and {more} more exercise{'s' if more != 1 else ''} that do not pass yet: "
+                f"  (and {more} more exercise{'s that do' if more != 1 else ' that does'} "
+                "not pass yet: "
                 "see the table and the report)"
             )
     if report_path:

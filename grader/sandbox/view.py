@@ -47,6 +47,8 @@ SYSTEM_DIRS = (
 SYSTEM_FILES = ("/etc/ld.so.cache",)
 #: Device nodes bound from the host's /dev.
 DEVICES = ("null", "zero", "full", "random", "urandom")
+#: Pseudo-terminals a sandbox may hold at once (its own devpts instance at /dev/pts).
+PTYS = 16
 #: Mount points of private, size-limited tmpfs (never shared with the host or other jobs).
 PRIVATE_TMPFS = ("/tmp", "/dev/shm")
 
@@ -81,6 +83,7 @@ class View:
         points = {"/", "/proc", *PRIVATE_TMPFS}
         points.update(str(b.path) for b in self.binds)
         points.update(f"/dev/{d}" for d in DEVICES)
+        points.add("/dev/pts")
         points.update(str(h) for h in self.hidden)
         return frozenset(points)
 
@@ -188,6 +191,15 @@ def init_script(view: View, *, tmpfs_size: int, tmpfs_inodes: int) -> str:
         )
     for d in DEVICES:
         lines.append(f': > "$N/dev/{d}"; mount --bind /dev/{d} "$N/dev/{d}"')
+    # A private pseudo-terminal instance: IPython runs `!cmd` and `%pip` through a pty (pexpect),
+    # and without one every shell escape raises "out of pty devices" and ends its cell. Its own
+    # instance (newinstance): no terminal of the host or of another job is in it.
+    lines += [
+        'mkdir "$N/dev/pts"',
+        f"mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,max={PTYS},nosuid,noexec "
+        'devpts "$N/dev/pts"',
+        'ln -s pts/ptmx "$N/dev/ptmx"',
+    ]
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                          ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):  # fmt: skip
         lines.append(f'ln -s {target} "$N/dev/{name}"')

@@ -64,6 +64,8 @@ class Extracted:
     cell: int | None  #: cell of the final (last) binding of ``name``
     line: int | None
     problems: tuple[str, ...] = ()
+    #: later definitions that do not parse, so an earlier one is graded (also in ``problems``)
+    shadowed: tuple[str, ...] = ()
 
     @property
     def missing(self) -> bool:
@@ -85,6 +87,7 @@ _MAGIC_LINE = re.compile(r"^([ \t]*)(?:[!%].*|[\w.]+\?\??[ \t]*)$", re.M)
 _PARSE_ERRORS = (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError)
 _KNOWN = frozenset(dir(builtins)) | {
     "__name__", "__doc__", "__file__", "__builtins__", "__spec__", "__loader__", "__package__",
+    "display",  # a builtin in Jupyter and Colab; the judge's runner provides it too
 }  # fmt: skip
 
 
@@ -102,6 +105,12 @@ class _Stmt:
     #: globals its functions assign (``global x; x = …``): bound only once they are called, so
     #: they are needs (``x += 1`` reads the module-level ``x = 0``), not bindings that hide it
     deferred: frozenset[str] = frozenset()
+    #: an ``if``/``for``/``try``/… : what it binds, it may not bind (``if False: def f(): …``)
+    compound: bool = False
+    #: passed to a notebook function by a call statement (``setup(ACT)``): maybe filled there
+    passes: frozenset[str] = frozenset()
+    #: a ``def``/``class``: passing what it binds to a call (``test(f)``) changes nothing
+    defines: bool = False
 
 
 @dataclass
@@ -326,7 +335,52 @@ def _root(node: ast.expr) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
+#: compound statements whose bodies run at once (not ``def``/``class``, which only define)
+_COMPOUND: tuple[type[ast.stmt], ...] = (
+    ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try, ast.With, ast.AsyncWith, ast.Match,
+)  # fmt: skip
+if sys.version_info >= (3, 11):
+    _COMPOUND = (*_COMPOUND, ast.TryStar)
+
+
+def _simple(node: ast.stmt) -> Iterable[ast.stmt]:
+    """``node`` or, for a compound statement, the statements nested in it (not in defs)."""
+    if not isinstance(node, _COMPOUND):
+        yield node
+        return
+    for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+        for child in getattr(node, field, ()):
+            if isinstance(child, (ast.ExceptHandler, ast.match_case)):
+                for inner in child.body:
+                    yield from _simple(inner)
+            elif isinstance(child, ast.stmt):
+                yield from _simple(child)
+
+
+def _passed(node: ast.stmt) -> set[str]:
+    """Names handed to a notebook-level function by a call statement (``setup(ACT)``), which
+    may fill them; builtins (``print(x)``) and methods (``np.save(f, x)``) do not count."""
+    names: set[str] = set()
+    for stmt in _simple(node):
+        call = stmt.value if isinstance(stmt, ast.Expr) else None
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)):
+            continue
+        if call.func.id in _KNOWN:
+            continue
+        args = [*call.args, *(k.value for k in call.keywords)]
+        names.update(a.id for a in args if isinstance(a, ast.Name))
+    return names
+
+
 def _mutated(node: ast.stmt) -> set[str]:
+    """Names whose object the statement changes in place (at any depth of an ``if``/``for``…)."""
+    names: set[str] = set()
+    for stmt in _simple(node):
+        names |= _mutated_here(stmt)
+    return names
+
+
+def _mutated_here(node: ast.stmt) -> set[str]:
     targets: list[ast.expr] = []
     if isinstance(node, ast.Assign):
         targets = node.targets
@@ -390,6 +444,7 @@ def _statements(cell: int, offset: int, code: str, tree: ast.Module, out: _Cells
             for n in ast.walk(node)
         )
         mutates = _mutated(node)
+        passes = _passed(node)
         try:
             binds, imported, now, later, deferred = _scopes(
                 symtable.symtable(text, "<cell>", "exec")
@@ -403,7 +458,7 @@ def _statements(cell: int, offset: int, code: str, tree: ast.Module, out: _Cells
             for name in binds:
                 out.ipython[name] = (cell, line)
             continue
-        if binds or mutates or star or deferred:  # anything else can never be needed
+        if binds or mutates or star or deferred or passes:  # anything else is never needed
             out.stmts.append(
                 _Stmt(
                     cell,
@@ -416,6 +471,9 @@ def _statements(cell: int, offset: int, code: str, tree: ast.Module, out: _Cells
                     frozenset(now),
                     frozenset(later | deferred),
                     frozenset(deferred),
+                    compound=isinstance(node, _COMPOUND),
+                    passes=frozenset(passes - binds),
+                    defines=isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)),
                 )
             )
 
@@ -486,6 +544,8 @@ class _Index:
         #: statements whose functions assign the name through `global`, when called
         self.deferred: dict[str, list[int]] = {}
         self.mutators: dict[str, list[int]] = {}
+        #: call statements that pass the name to a notebook function (may fill it)
+        self.passers: dict[str, list[int]] = {}
         self.stars: list[int] = []
         for pos, s in enumerate(self.stmts):
             for name in s.binds:
@@ -494,6 +554,8 @@ class _Index:
                 self.deferred.setdefault(name, []).append(pos)
             for name in s.mutates:
                 self.mutators.setdefault(name, []).append(pos)
+            for name in s.passes:
+                self.passers.setdefault(name, []).append(pos)
             if s.star:
                 self.stars.append(pos)
 
@@ -520,14 +582,15 @@ class _Index:
         final = self.binders[name][-1]
         s = self.stmts[final]
         # A broken redefinition after the graded one: the kernel kept the old one, and so do we.
-        problems = [
+        shadowed = [
             f"{b.message} (the definition in {_where(s.cell, s.line)} is graded instead)"
             for b in self.defining(name, after=(s.cell, s.line))
         ]
+        problems = list(shadowed)
         included: set[int] = set()
         # unresolved name → (position that needs it (None: at call time), who needs it)
         unresolved: dict[str, tuple[int | None, int]] = {}
-        queue = [final]
+        queue = self._binding(name, len(self.binders[name]))
         while queue:
             while queue:
                 pos = queue.pop()
@@ -545,7 +608,7 @@ class _Index:
             Chunk(self.stmts[p].cell, self.stmts[p].line, self.stmts[p].code)
             for p in sorted(included)
         )
-        return Extracted(name, chunks, s.cell, s.line, _summary(problems))
+        return Extracted(name, chunks, s.cell, s.line, _summary(problems), _summary(shadowed))
 
     def _needs(self, pos: int, unresolved: dict[str, tuple[int | None, int]]) -> list[int]:
         s = self.stmts[pos]
@@ -557,7 +620,7 @@ class _Index:
             # code when it runs (the last binding before it).
             k = len(positions) if before is None else bisect.bisect_left(positions, before)
             if k:
-                found.append(positions[k - 1])
+                found.extend(self._binding(n, k))
             elif before is None and n in self.deferred:
                 # only ever bound by a function's `global` assignment (an `init()` the code
                 # calls, or the function itself): include those functions, nothing to report
@@ -569,7 +632,20 @@ class _Index:
             nxt = bisect.bisect_right(positions, pos)
             end = positions[nxt] if nxt < len(positions) else len(self.stmts)
             found.extend(m for m in self.mutators.get(n, []) if pos < m < end)
+            if not s.defines:  # `ACT = {}` then `setup(ACT)`; never `test(rnn_forward)`
+                found.extend(m for m in self.passers.get(n, []) if pos < m < end)
         return found
+
+    def _binding(self, name: str, k: int) -> list[int]:
+        """The statements that make ``name`` what it is after its first ``k`` bindings: the
+        ``k``-th, and, while that one is an ``if``/``try``/``for``… that may not bind it
+        (``if False: def f(): …``), the ones before it, back to one that surely does."""
+        positions = self.binders[name]
+        out = [positions[k - 1]]
+        while k > 1 and self.stmts[positions[k - 1]].compound:
+            k -= 1
+            out.append(positions[k - 1])
+        return out
 
     def _unresolved(self, n: str, before: int | None, pos: int, name: str) -> list[str]:
         s = self.stmts[pos]

@@ -86,6 +86,11 @@ def _to_v4(data: Any, shown: str) -> NotebookNode:
     if not isinstance(data, dict):
         raise InvalidNotebookError(shown, "is JSON but not a Jupyter notebook (not an object)")
     major = data.get("nbformat")
+    # Hand-edited or converted files write "4" or 4.0; nbformat itself reads both as 4.
+    if isinstance(major, float) and major.is_integer():
+        major = int(major)
+    elif isinstance(major, str) and major.strip().isdigit():
+        major = int(major.strip())
     if "cells" in data:
         cells = data["cells"]
     elif "worksheets" in data and isinstance(data["worksheets"], list):  # nbformat 3

@@ -40,6 +40,7 @@ _float, _int, _bool, _str, _tuple, _list, _dict = float, int, bool, str, tuple, 
 _repr = repr
 _len = len
 _isinstance = isinstance
+_issubclass = issubclass
 _id = id
 _abs = abs
 _dumps = json.dumps
@@ -101,13 +102,16 @@ def encode(obj: Any, max_str: int = 1 << 20) -> tuple[dict[str, Any], list[np.nd
             return {"t": "float", "v": _repr(o)}
         if tp is _str:
             return {"t": "str", "v": o[:max_str]}
-        if tp is _tuple or tp is _list:
-            items = _list(_tuple.__iter__(o) if tp is _tuple else _list.__iter__(o))
+        # Subclasses (a namedtuple cache, an OrderedDict of gradients) are what they extend:
+        # their items are read through the base class's own methods, which no override reaches.
+        if _issubclass(tp, _tuple) or _issubclass(tp, _list):
+            is_tuple = _issubclass(tp, _tuple)
+            items = _list(_tuple.__iter__(o) if is_tuple else _list.__iter__(o))
             return {
-                "t": "tuple" if tp is _tuple else "list",
+                "t": "tuple" if is_tuple else "list",
                 "v": [enc(v, depth + 1) for v in items],
             }
-        if tp is _dict:
+        if _issubclass(tp, _dict):
             pairs = []
             for k in _list(_dict.keys(o)):
                 if _type(k) is not _str:
