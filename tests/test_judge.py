@@ -294,3 +294,21 @@ def test_no_process_survives(golden: golden_mod.Golden, tmp_path: Path) -> None:
         except psutil.NoSuchProcess:
             continue
         assert status == psutil.STATUS_ZOMBIE, f"sleep {pid} outlived its exercise"
+
+
+def test_an_exception_says_where_in_the_notebook_it_was_raised() -> None:
+    from grader.judge.checks import _exception_info, located
+
+    case = golden_mod.default().cases["rnn_forward"][0]
+    frame = {
+        "type": "KeyError",
+        "message": "'Wxa'",
+        "traceback": [
+            "cell 7, line 32, in rnn_forward: a_next, yt_pred, cache = rnn_cell_forward(xt, a, p)",
+            'cell 4, line 20, in rnn_cell_forward: Wax = parameters["Wxa"]',
+        ],
+    }
+    err = _exception_info(frame, case)
+    assert err.message == "KeyError: 'Wxa'"  # the error itself stays the exception's own text
+    assert located(err) == "KeyError: 'Wxa' (at cell 4, line 20)"  # the reason says where
+    assert located(_exception_info({**frame, "traceback": []}, case)) == "KeyError: 'Wxa'"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
@@ -301,6 +302,17 @@ def _end_error(raw: RawOutcome, case: Case | None, limits: Limits) -> tuple[Stat
     )
 
 
+#: a traceback entry of the runner's in one of the notebook's cells
+_CELL_FRAME = re.compile(r"(cell \d+, line \d+), in ")
+
+
+def located(err: ErrorInfo) -> str:
+    """The error's message and where in the notebook it was raised: the innermost frame in a
+    cell ("KeyError: 'Wxa' (at cell 4, line 20)"); the message alone when none is."""
+    where = next((m for m in map(_CELL_FRAME.match, reversed(err.traceback)) if m), None)
+    return err.message if where is None else f"{err.message} (at {where.group(1)})"
+
+
 def _exception_info(frame: Mapping[str, Any], case: Case) -> ErrorInfo:
     tb = frame.get("traceback")
     lines = tuple(str(x)[:500] for x in tb[:20]) if isinstance(tb, list) else ()
@@ -407,10 +419,15 @@ def judge_exercise(
                 traceback=tuple(map(str, setup.get("traceback") or ())),
             )
         else:
+            at = (
+                f" (its last definition is in cell {extracted.cell + 1})"
+                if extracted.cell is not None
+                else ""
+            )
             err = ErrorInfo(
                 "exception",
                 f"{spec.name} is {raw.undefined_type or 'not a function'} "
-                "after running its cells; expected a function",
+                f"after running its cells{at}; expected a function",
             )
         return result(Status.ERROR, reason=err.message, error=err)
     if raw.state == "lost":
@@ -458,7 +475,7 @@ def judge_exercise(
             CheckResult(
                 "call",
                 False,
-                f"{err.message}{where}",
+                f"{located(err)}{where}",
                 kind="call",
                 case=case.id,
                 hidden=case.hidden,
@@ -492,7 +509,7 @@ def judge_exercise(
     if first_error:
         status, err = first_error
         return result(
-            status, checks, reason=err.message, error=err, diagnosis=diagnosis, finding=finding
+            status, checks, reason=located(err), error=err, diagnosis=diagnosis, finding=finding
         )
     if failed:
         # Mutating an input explains the mismatches it causes downstream (e.g. in the cache).
