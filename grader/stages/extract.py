@@ -632,7 +632,7 @@ class _Index:
             nxt = bisect.bisect_right(positions, pos)
             end = positions[nxt] if nxt < len(positions) else len(self.stmts)
             found.extend(m for m in self.mutators.get(n, []) if pos < m < end)
-            if not s.defines:  # `ACT = {}` then `setup(ACT)`; never `test(rnn_forward)`
+            if not s.defines:  # `ACT = {}` then `setup(ACT)`; never `test(my_function)`
                 found.extend(m for m in self.passers.get(n, []) if pos < m < end)
         return found
 
