@@ -181,8 +181,9 @@ def run_batch(
 ) -> BatchReport:
     """Grade every notebook under ``src`` into ``out`` (see the module docstring).
 
-    ``canary`` (``grader.batch.canary.run_canary``, bound) runs before any notebook is graded,
-    while the local workers start; if it raises, the batch stops there.
+    ``canary`` (``grader.batch.canary.run_canary``, bound) runs before any result is recorded:
+    alongside the local workers' first notebooks (their outcomes wait for it), before a Dask
+    run; if it raises, the batch stops there and no student's result is written.
     """
     from grader.assignment import golden as golden_mod
     from grader.core.resources import version

@@ -301,9 +301,10 @@ def run_local(
 ) -> None:
     """Grade ``jobs`` on ``workers`` local processes; ``on_outcome`` runs in the calling thread.
 
-    ``before`` (the canary) runs in the calling thread once the workers are starting and before
-    any notebook is handed to them: the workers' start-up overlaps it, and if it raises, no
-    notebook is graded.
+    ``before`` (the canary) runs in the calling thread while the workers start and take their
+    first notebooks: it costs its own CPU time, not a pause of the whole pool. Outcomes wait in
+    the queue until it returns; if it raises, the workers are stopped and no outcome reaches
+    ``on_outcome`` (nothing is written, nothing is cached).
     """
     ctx = multiprocessing.get_context("spawn")  # fork would copy threads and locks
     todo: queue.Queue[tuple[Job, bytes] | None] = queue.Queue()
@@ -343,10 +344,10 @@ def run_local(
     for t in threads:
         t.start()
     try:
-        if before is not None:
-            before()
         for item in jobs:
             todo.put(item)
+        if before is not None:
+            before()
         for _ in range(len(jobs)):
             got = done.get()
             if isinstance(got, BaseException):
