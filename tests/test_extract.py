@@ -746,3 +746,17 @@ def test_globals_filled_by_loops_and_calls_are_kept() -> None:
     assert "setup(ACT)" in codes and any(c.startswith("for g in") for c in codes), codes
     assert not any(c in codes for c in ("print(ACT)", "check(f)", "f(-1)")), codes
     assert run(got.chunks)["f"](-2) == [2, 2]
+
+
+def test_an_alias_of_a_notebook_function_reads_as_a_function() -> None:
+    """``step = my_cell`` then ``step(...)``: the caller calls a function (so a failing callee
+    blocks it), it does not read a notebook variable."""
+    from grader.stages.extract import global_reads
+
+    got = extract_sources(
+        cells("def my_cell(x):\n    return x", "step = my_cell\nLIMIT = 3",
+              "def f(x):\n    return step(x) + LIMIT"),
+        ["f"],
+    )["f"]  # fmt: skip
+    kinds = {r.name: r.kind for r in global_reads(got)}
+    assert kinds == {"step": "function", "LIMIT": "variable"}, kinds

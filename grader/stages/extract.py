@@ -755,6 +755,12 @@ def global_reads(extracted: Extracted) -> tuple[GlobalRead, ...]:
                     kind = "function"
                 elif isinstance(node, ast.ClassDef):
                     kind = "class"
+                elif (
+                    isinstance(node, ast.Assign)
+                    and isinstance(node.value, ast.Name)
+                    and bound.get(node.value.id, (0, 0, ""))[2] == "function"
+                ):
+                    kind = "function"  # an alias of a notebook function: `step = my_cell`
                 elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
                     kind = "variable"
                 else:
