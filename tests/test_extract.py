@@ -760,3 +760,11 @@ def test_an_alias_of_a_notebook_function_reads_as_a_function() -> None:
     )["f"]  # fmt: skip
     kinds = {r.name: r.kind for r in global_reads(got)}
     assert kinds == {"step": "function", "LIMIT": "variable"}, kinds
+
+
+def test_a_function_defined_by_exec_of_a_literal_is_extracted() -> None:
+    got = extract_sources(
+        cells("K = 2", "exec('def f(x):\\n    return K * x')", "exec(some_variable)"), ["f"]
+    )["f"]
+    assert [c.cell for c in got.chunks] == [0, 2] and not got.problems, got
+    assert run(got.chunks)["f"](3) == 6

@@ -357,6 +357,22 @@ def _simple(node: ast.stmt) -> Iterable[ast.stmt]:
                 yield from _simple(child)
 
 
+def _exec_literal(node: ast.stmt) -> str | None:
+    """The code of ``exec("...")`` (a top-level call on one string literal), else None."""
+    call = node.value if isinstance(node, ast.Expr) else None
+    if (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id == "exec"
+        and len(call.args) == 1
+        and not call.keywords
+        and isinstance(call.args[0], ast.Constant)
+        and isinstance(call.args[0].value, str)
+    ):
+        return call.args[0].value
+    return None
+
+
 def _passed(node: ast.stmt) -> set[str]:
     """Names handed to a notebook-level function by a call statement (``setup(ACT)``), which
     may fill them; builtins (``print(x)``) and methods (``np.save(f, x)``) do not count."""
@@ -452,6 +468,17 @@ def _statements(cell: int, offset: int, code: str, tree: ast.Module, out: _Cells
         except _PARSE_ERRORS as exc:  # e.g. `nonlocal` at top level: parses, compiles nowhere
             out.broken.append(_broken(cell, exc, text, line - 1))
             continue
+        literal = _exec_literal(node)
+        if literal is not None:  # `exec("def f(x): ...")`: runs as is; binds what its text binds
+            try:
+                inner = _scopes(symtable.symtable(literal, "<exec>", "exec"))
+            except _PARSE_ERRORS:
+                pass
+            else:
+                binds, imported, now, later, deferred = (
+                    a | b
+                    for a, b in zip((binds, imported, now, later, deferred), inner, strict=True)
+                )
         if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
             now.add(node.target.id)  # `n += 1` reads n, though symtable does not say so
         if "get_ipython" in now:  # `x = !ls`, `y = %pwd`: cannot run while grading
