@@ -121,3 +121,19 @@ def test_notebook_fingerprints_use_the_extractor() -> None:
     got = notebook_fingerprints(nb, NAMES)
     assert got["rnn_cell_forward"].digest == fp(ORIGINAL).digest
     assert "lstm_forward" not in got
+
+
+def test_a_group_is_flagged_only_on_what_every_member_shares() -> None:
+    """c is a copy of a and b except for one function: the flag must not call that one
+    identical (c joined the group through the others)."""
+    same = {f"e{i}": _fp(f"x{i}") for i in range(4)}
+    subs = {"a": dict(same), "b": dict(same), "c": {**same, "e0": _fp("changed")}}
+    [flag] = find_groups(subs, min_shared=2)
+    assert flag.members == ("a", "b", "c") and flag.exercises == ("e1", "e2", "e3")
+    # nothing shared by all three: only the pair that is identical on everything is flagged
+    subs = {"a": dict(same), "b": dict(same), "c": {"e0": _fp("x0"), "e1": _fp("x1")}}
+    subs["c"].update({"e2": _fp("q2"), "e3": _fp("q3")})
+    subs["d"] = {"e0": _fp("r0"), "e1": _fp("r1"), "e2": _fp("q2"), "e3": _fp("q3")}
+    flags = find_groups(subs, min_shared=2)
+    assert all(set(f.exercises) <= {e for e in same if len({subs[m][e].digest for m in f.members}) == 1}
+               for f in flags), flags  # fmt: skip

@@ -194,13 +194,28 @@ def find_groups(
         members[root(a)].update((a, b))
         exercises[root(a)].update(exs)
     order = {name: i for i, name in enumerate(names)}
-    flags = [
-        Flag(
-            tuple(sorted(m)),
-            tuple(sorted(exercises[r], key=lambda e: (order.get(e, len(order)), e))),
-        )
-        for r, m in members.items()
-    ]
+
+    def digests(sub: str, exs: Collection[str]) -> tuple[str | None, ...]:
+        return tuple(getattr(submissions[sub].get(ex), "digest", None) for ex in sorted(exs))
+
+    flags = []
+    for r, group in members.items():
+        # A group joined through different exercises (a~b on all, c~a on all but one) is
+        # flagged only on what every member shares; a flag never says more than is true.
+        exs = exercises[r]
+        common = {ex for ex in exs if len({digests(m, [ex]) for m in group}) == 1}
+        parts = [group] if len(common) >= min_shared else []
+        if not parts:  # nothing shared by all: the members identical on every exercise of it
+            same: dict[tuple[str | None, ...], set[str]] = defaultdict(set)
+            for m in group:
+                same[digests(m, exs)].add(m)
+            parts, common = [g for g in same.values() if len(g) > 1], set(exs)
+        flags += [
+            Flag(
+                tuple(sorted(g)), tuple(sorted(common, key=lambda e: (order.get(e, len(order)), e)))
+            )
+            for g in parts
+        ]
     return sorted(flags, key=lambda f: (-len(f.members), -len(f.exercises), f.members))
 
 
