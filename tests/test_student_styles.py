@@ -87,3 +87,20 @@ def test_broken_later_attempt_is_named_in_the_hint(tmp_path: Path) -> None:
     assert forward.status is Status.FAILED
     assert forward.hint is not None and forward.hint.startswith("cell "), forward.hint
     assert "syntax error" in forward.hint and "is graded instead" in forward.hint, forward.hint
+
+
+def test_a_function_that_breaks_builtins_after_its_work_still_passes(tmp_path: Path) -> None:
+    """Patched builtins change nothing but the student's own code (docs/security.md): the
+    judge's code after the call (the next case's signature check, the encoding) runs on the
+    real ones."""
+    breaks = mutate(
+        SRC["rnn_cell_forward"],
+        "    return a_next, yt_pred, cache",
+        "    import builtins\n    builtins.isinstance = lambda *a: True\n    builtins.len = None\n"
+        "    return a_next, yt_pred, cache",
+    )
+    result = grade_notebook(
+        write(submission({"rnn_cell_forward": breaks}), tmp_path / "b.ipynb"), config=CONFIG
+    )
+    cell = next(e for e in result.exercises if e.name == "rnn_cell_forward")
+    assert cell.status is Status.PASSED, (cell.reason, cell.error)

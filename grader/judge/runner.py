@@ -24,6 +24,7 @@ Frame format (every pipe): ``grader.wire.protocol`` (8-byte little-endian length
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import copy
 import inspect
@@ -117,6 +118,15 @@ def _child(ex: dict[str, Any], fd: int, memory: int, cpu: int, compat: str) -> N
     _execute(ex, fd, compat)
 
 
+def _restore_builtins(saved: dict[str, Any]) -> None:
+    """Undo what student code did to ``builtins`` (``isinstance = lambda *a: True`` inside a
+    function): the judge's own code after the call runs on the real ones."""
+    live = builtins.__dict__
+    if live != saved:
+        live.clear()
+        live.update(saved)
+
+
 def _display(*objs: Any, **kwargs: Any) -> None:
     """IPython's ``display`` where nothing is shown: accepts what it accepts, returns None."""
 
@@ -132,6 +142,7 @@ def _execute(ex: dict[str, Any], fd: int, compat: str) -> None:
         name: str = ex["name"]
         chunks = ex["chunks"]
         _register_sources(chunks)
+        real_builtins = dict(builtins.__dict__)
         # ``display`` is a builtin in Jupyter and Colab: a function that shows a value while it
         # works must not fail here (what it shows goes nowhere, like the child's own stdout).
         namespace: dict[str, Any] = {
@@ -148,6 +159,7 @@ def _execute(ex: dict[str, Any], fd: int, compat: str) -> None:
                 info = _describe_exception(exc)
                 info["cell"], info["line"] = cell, line
                 setup_errors.append(info)
+        _restore_builtins(real_builtins)
         fn = namespace.get(name)
         ready: dict[str, Any] = {"kind": Kind.READY, "setup_errors": setup_errors}
         if not callable(fn):
@@ -173,9 +185,11 @@ def _execute(ex: dict[str, Any], fd: int, compat: str) -> None:
             try:
                 out = fn(*passed)
             except BaseException as exc:
+                _restore_builtins(real_builtins)
                 frame["status"] = "raised"
                 frame.update(_describe_exception(exc))
             else:
+                _restore_builtins(real_builtins)
                 frame["status"] = "ok"
                 frame["output"] = out
                 frame["inputs_after"] = passed
