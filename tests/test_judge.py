@@ -10,6 +10,7 @@ import dataclasses
 import inspect
 from pathlib import Path
 
+import numpy as np
 import psutil
 import pytest
 
@@ -312,3 +313,27 @@ def test_an_exception_says_where_in_the_notebook_it_was_raised() -> None:
     assert err.message == "KeyError: 'Wxa'"  # the error itself stays the exception's own text
     assert located(err) == "KeyError: 'Wxa' (at cell 4, line 20)"  # the reason says where
     assert located(_exception_info({**frame, "traceback": []}, case)) == "KeyError: 'Wxa'"
+
+
+def test_hidden_cases_quote_nothing_the_student_chose() -> None:
+    """A notebook can put a hidden case's inputs into an exception message, a returned string,
+    dict keys or a class name: none of them may reach a message (README: hidden cases show
+    only their sizes)."""
+    from grader.judge.checks import _exception_info, located
+    from grader.judge.compare import type_name
+    from grader.wire.codec import ForeignArray, Opaque
+
+    leak = "LEAK 0.1257302210933933"
+    for value in (leak, 0.1257302210933933, {leak: 1}, Opaque(leak, leak),
+                  ForeignArray(leak, np.zeros(2))):  # fmt: skip
+        assert "LEAK" not in type_name(value, hidden=True) and "0.125" not in type_name(
+            value, hidden=True
+        ), value
+        assert "LEAK" in type_name(value) or "0.125" in type_name(value)  # public: quoted
+    hidden = next(c for c in golden_mod.default().cases["rnn_cell_forward"] if c.hidden)
+    frame = {"type": "ValueError", "message": leak, "traceback": ["cell 4, line 34, in f: x"]}
+    shown = located(_exception_info(frame, hidden))
+    assert shown.startswith("ValueError") and "(at cell 4, line 34)" in shown
+    assert "LEAK" not in shown, shown
+    custom = located(_exception_info({**frame, "type": "__main__.LEAK_0_1257"}, hidden))
+    assert "LEAK" not in custom, custom

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -176,3 +177,14 @@ def test_tuple_list_and_dict_subclasses_are_what_they_extend() -> None:
         and np.array_equal(sneaky["real"], np.zeros(1))
     )
     assert lst == [1, 2]
+
+
+def test_lone_surrogates_arrive_as_their_escapes(tmp_path: Path) -> None:
+    """Student text such as ``raise ValueError("\\ud800")`` must never crash a writer."""
+    from grader.core.fileio import atomic_write
+
+    got = plain.unpack(plain.pack({"message": "a\ud800b"}))
+    assert got == {"message": "a\\ud800b"}
+    got["message"].encode("utf-8")  # no UnicodeEncodeError
+    atomic_write(tmp_path / "x.txt", "still \udfff written")
+    assert (tmp_path / "x.txt").read_text() == "still \\udfff written"

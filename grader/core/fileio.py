@@ -10,7 +10,9 @@ from pathlib import Path
 
 def atomic_write(path: Path, data: str | bytes, *, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` so readers never see a partial file (temp + fsync + replace)."""
-    raw = data.encode("utf-8") if isinstance(data, str) else data
+    # backslashreplace: a lone surrogate from student text (raise ValueError("\\ud800")) is
+    # written as its escape, never a crash that loses the result
+    raw = data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

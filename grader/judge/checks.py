@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+import dataclasses
 import re
 import signal
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -46,7 +48,7 @@ def _check_cache(
         yield CheckResult(
             f"{prefix} structure",
             False,
-            f"{prefix} is {type_name(got)}; expected a tuple of {len(exp)}: ({order}){where}",
+            f"{prefix} is {type_name(got, case.hidden)}; expected a tuple of {len(exp)}: ({order}){where}",
             **base,
         )
         return
@@ -65,7 +67,7 @@ def _check_cache(
             msg = f"{prefix}[{i}] holds {holds[0]}; expected {name} (the order is ({order})){where}"
         elif name in passed_in:
             kind = "dict" if isinstance(e, dict) else "argument"
-            msg = f"{prefix}[{i}] should be the {name} {kind} passed in, got {type_name(g)}{where}"
+            msg = f"{prefix}[{i}] should be the {name} {kind} passed in, got {type_name(g, case.hidden)}{where}"
         elif isinstance(g, np.ndarray) and isinstance(e, np.ndarray) and g.shape != e.shape:
             msg = f"{prefix}[{i}] ({name}) has shape {g.shape}; expected {e.shape}{where}"
         else:
@@ -90,7 +92,7 @@ def _check_caches(
         yield CheckResult(
             "caches structure",
             False,
-            f"caches is {type_name(got)}; expected a tuple (list of caches, x){where}",
+            f"caches is {type_name(got, case.hidden)}; expected a tuple (list of caches, x){where}",
             **base,
         )
         return
@@ -99,7 +101,7 @@ def _check_caches(
         yield CheckResult(
             "caches structure",
             False,
-            f"caches[0] is {type_name(got_steps)}; expected a list of {len(steps)} "
+            f"caches[0] is {type_name(got_steps, case.hidden)}; expected a list of {len(steps)} "
             f"caches, one per time step{where}",
             **base,
         )
@@ -149,7 +151,7 @@ def _check_item(
     yield CheckResult(
         f"value of {label}",
         ok,
-        "" if ok else f"{label} is {type_name(got)} with another value{shown}{where}",
+        "" if ok else f"{label} is {type_name(got, case.hidden)} with another value{shown}{where}",
         kind="value",
         case=case.id,
         hidden=case.hidden,
@@ -169,7 +171,7 @@ def _check_output(
             yield CheckResult(
                 "returns a dict of gradients",
                 False,
-                f"{spec.name} returned {type_name(out)}; expected a dict with keys "
+                f"{spec.name} returned {type_name(out, case.hidden)}; expected a dict with keys "
                 f"{', '.join(spec.outputs)}{where}",
                 kind="keys",
                 case=case.id,
@@ -181,7 +183,7 @@ def _check_output(
             "keys of gradients",
             not missing,
             f"gradients has no key {', '.join(repr(k) for k in missing)} "
-            f"(it has {sorted(out)[:12]}){where}"
+            f"({type_name(out, case.hidden)[2:]}){where}"
             if missing
             else "",
             kind="keys",
@@ -197,7 +199,7 @@ def _check_output(
         yield CheckResult(
             f"returns a tuple of {n}",
             False,
-            f"{spec.name} returned {type_name(out)}; expected a tuple of {n}: "
+            f"{spec.name} returned {type_name(out, case.hidden)}; expected a tuple of {n}: "
             f"({', '.join(spec.outputs)}){where}",
             kind="signature",
             case=case.id,
@@ -302,6 +304,10 @@ def _end_error(raw: RawOutcome, case: Case | None, limits: Limits) -> tuple[Stat
     )
 
 
+#: exception classes a hidden case's error may be named by (others are the notebook's own)
+_BUILTIN_ERRORS = frozenset(
+    n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException)
+)
 #: a traceback entry of the runner's in one of the notebook's cells
 _CELL_FRAME = re.compile(r"(cell \d+, line \d+), in ")
 
@@ -318,6 +324,11 @@ def _exception_info(frame: Mapping[str, Any], case: Case) -> ErrorInfo:
     lines = tuple(str(x)[:500] for x in tb[:20]) if isinstance(tb, list) else ()
     etype = str(frame.get("type", "Exception"))[:200]
     message = str(frame.get("message", ""))[:2000]
+    if case.hidden:
+        # The message (and a class the notebook made) is the student's text: it could carry the
+        # hidden case's input values out. The type, when a builtin one, and where remain.
+        etype = etype if etype.rsplit(".", 1)[-1] in _BUILTIN_ERRORS else "an exception"
+        message = "its message is not shown on hidden cases"
     if etype in ("SystemExit", "KeyboardInterrupt"):
         message = f"{etype} ({message or 'no message'}): the function tried to stop the program"
     return ErrorInfo(
@@ -469,7 +480,10 @@ def judge_exercise(
                 "malformed", str(frame.get("message", "the result could not be read")), case=case.id
             )
         if err.kind == "exception":
-            outputs[case.id] = err  # a raising variant of the catalogue can match it
+            # A raising variant of the catalogue can match it: by the real message, which a
+            # hidden case's shown error leaves out (only the diagnosis's title is shown).
+            real = f"{frame.get('type', '')}: {frame.get('message', '')}"
+            outputs[case.id] = dataclasses.replace(err, message=real) if case.hidden else err
         where = f" on {case.describe()}"
         checks.append(
             CheckResult(

@@ -21,12 +21,15 @@ GRID_MAX = 24
 FIRST_MAX = 5
 
 
-def type_name(value: Any) -> str:
-    """How a decoded value reads in a message."""
+def type_name(value: Any, hidden: bool = False) -> str:
+    """How a decoded value reads in a message. ``hidden``: on a hidden case, nothing the
+    student's code chose (a repr, dict keys, a class name) is quoted: it could carry the
+    case's input values out."""
     if isinstance(value, ForeignArray):
-        return f"a {value.type} (not a plain numpy.ndarray)"
+        kind = "an ndarray subclass" if hidden else f"a {value.type}"
+        return f"{kind} (not a plain numpy.ndarray)"
     if isinstance(value, Opaque):
-        return f"a {value.type} object"
+        return "an object of another type" if hidden else f"a {value.type} object"
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape}"
     if value is None:
@@ -34,8 +37,10 @@ def type_name(value: Any) -> str:
     if isinstance(value, (tuple, list)):
         return f"a {type(value).__name__} of {len(value)}"
     if isinstance(value, dict):
-        return f"a dict with keys {sorted(value)[:12]}"
-    return f"a {type(value).__name__} ({value!r:.60})"
+        return (
+            f"a dict of {len(value)} keys" if hidden else f"a dict with keys {sorted(value)[:12]}"
+        )
+    return f"a {type(value).__name__}" if hidden else f"a {type(value).__name__} ({value!r:.60})"
 
 
 def _fmt(x: float) -> str:
@@ -104,7 +109,7 @@ def check_array(
             "type",
             f"type of {label}",
             False,
-            f"{label} is {type_name(got)}; expected a numpy array of shape {exp.shape}{where}",
+            f"{label} is {type_name(got, hidden)}; expected a numpy array of shape {exp.shape}{where}",
         )
         return
     yield result("type", f"type of {label}", True)

@@ -170,7 +170,9 @@ def decode(tree: Any, arrays: Sequence[np.ndarray]) -> Any:
             v = node.get("v")
             if not isinstance(v, str):
                 raise DecodeError("malformed str")
-            return v
+            # JSON can carry lone surrogates ("\ud800") that no UTF-8 file or terminal takes:
+            # they arrive as their escapes, so no writer can fail on student text
+            return v.encode("utf-8", "backslashreplace").decode("utf-8")
         if t in ("tuple", "list"):
             items = node.get("v")
             if not isinstance(items, list):
