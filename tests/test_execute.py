@@ -115,6 +115,9 @@ def test_cell_text_keeps_head_of_output_and_tail_of_traceback() -> None:
     assert "frame 0\n" not in out
     assert len(out) < 2 * EXCERPT_CHARS + 200
     assert (text.ename, text.evalue) == ("ValueError", "boom")
+    # the traceback is cut at a line's start, and says so
+    kept = out.split("[the start of the traceback is not kept]\n", 1)[1]
+    assert kept.startswith("frame ") and kept.splitlines()[0] in tb
 
 
 def test_cell_text_shows_rich_outputs_by_their_text() -> None:

@@ -307,8 +307,14 @@ class _CellText:
             self.evalue = str(content.get("evalue", ""))[:1000]
             tb = content.get("traceback") or []
             text = "\n".join(map(str, tb)) if isinstance(tb, list) else str(tb)
-            # The last frames and the exception line matter most; keep the end.
-            self.error = _clean(text[-4 * EXCERPT_CHARS :])[-EXCERPT_CHARS:]
+            # The last frames and the exception line matter most; keep the end, from a line's
+            # start, and say that the beginning was cut.
+            error = _clean(text[-4 * EXCERPT_CHARS :])
+            if len(error) > EXCERPT_CHARS or len(text) > 4 * EXCERPT_CHARS:
+                tail = error[-EXCERPT_CHARS:]
+                tail = tail[tail.find("\n") + 1 :] if "\n" in tail[:-1] else tail
+                error = f"… [the start of the traceback is not kept]\n{tail}"
+            self.error = error
 
     def _keep(self, text: str) -> None:
         room = EXCERPT_CHARS - self.kept
