@@ -202,6 +202,11 @@ def test_grade_a_solved_notebook_with_every_output(installed: Installed, solved:
     result = json.loads((out / "r.json").read_text())
     assert result["status"] == "graded" and result["score"] == result["max_score"] == 100
     assert [e["status"] for e in result["exercises"]] == ["passed"] * 8
+    # The wheel sandboxes as well as the checkout does: its golden set lies inside grader/_data,
+    # which once made the strong view fail to build and every installed grade fall back to basic.
+    from grader.sandbox import levels
+
+    assert result["sandbox"] == levels.select_sandbox().level, proc.stderr
     assert "<html" in (out / "r.html").read_text()[:500].lower()
     suite = ET.parse(out / "r.xml").getroot()
     assert suite.iter("testcase") and not list(suite.iter("failure"))

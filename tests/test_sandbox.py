@@ -341,3 +341,15 @@ def test_canary_with_limits_too_low_stops_the_batch() -> None:
     with pytest.raises(InfrastructureError, match=r"^canary failed: .* scored") as info:
         canary.run_canary(config, golden_mod.default())
     assert "\n" not in str(info.value)
+
+
+def test_nested_hidden_directories_are_covered_once(tmp_path: Path) -> None:
+    """An installed wheel's golden set lies inside grader/_data: the view covers the outer one
+    only (a mount on the inner one, inside the empty cover, has no mount point)."""
+    from grader.sandbox.view import Bind, plan
+
+    outer = tmp_path / "data"
+    inner = outer / "golden"
+    inner.mkdir(parents=True)
+    view = plan([Bind(tmp_path)], hidden=[outer, inner], uid=0, home=tmp_path)
+    assert outer in view.hidden and inner not in view.hidden

@@ -135,8 +135,10 @@ def plan(
     for bind in job_binds:
         binds[Path(bind.path)] = bind
     covered = {grader_dir() / "_data", *(Path(h).resolve() for h in hidden)}
+    # Outermost only: an installed wheel's golden set lies inside grader/_data, and a mount on
+    # it after the empty tmpfs over grader/_data has no mount point (the view failed to build).
     inside = [
-        h for h in sorted(covered)
+        h for h in outermost(covered)
         if h.is_dir() and any(b == h or b in h.parents for b in binds if not binds[b].writable)
     ]  # fmt: skip
     ordered = sorted(binds.values(), key=lambda b: (len(b.path.parts), str(b.path)))
