@@ -67,6 +67,20 @@ def test_bundle_ships_private_golden_and_config(tmp_path: Path) -> None:
     assert len(diagnose.load_catalogue(shipped.path)) > 0
 
 
+
+def test_bundle_refuses_a_config_for_another_assignment(tmp_path: Path) -> None:
+    """[points] naming exercises the shipped set does not have would fail every submission on
+    Gradescope: the bundle is refused when it is built (exit 2, one line)."""
+    from grader.core.errors import GraderError
+
+    (tmp_path / "c.toml").write_text("[points]\nlinear_forward = 20\n")
+    wheel = tmp_path / "rnn_grader-0-py3-none-any.whl"
+    wheel.write_bytes(b"not really a wheel")
+    with pytest.raises(GraderError, match="linear_forward") as info:
+        build_bundle(tmp_path / "b.zip", wheel=wheel, config=tmp_path / "c.toml")
+    assert info.value.exit_code == 2 and "\n" not in str(info.value)
+    assert not (tmp_path / "b.zip").exists()
+
 def _run(source: Path, submission: Path, tmp: Path) -> dict[str, object]:
     bin_dir = tmp / "bin"
     bin_dir.mkdir(exist_ok=True)

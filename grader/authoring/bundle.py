@@ -134,15 +134,17 @@ def build_bundle(
             _add(zf, "setup.sh", SETUP_SH.encode(), 0o755)
             _add(zf, "run_autograder", RUN_AUTOGRADER.encode(), 0o755)
             _add(zf, whl.name, whl.read_bytes(), 0o644)
+            from grader.assignment import golden as golden_mod
+
+            # Validate before shipping, against the set the bundle grades with: a config whose
+            # [points] name another assignment's exercises would fail every submission.
+            used = golden_mod.load(golden) if golden is not None else golden_mod.default()
             if config is not None:
                 from grader.core.config import load_config
 
-                load_config(config)  # refuse a broken config now, not on every submission
+                load_config(config, used.assignment.names)
                 _add(zf, "config.toml", config.read_bytes(), 0o644)
             if golden is not None:
-                from grader.assignment import golden as golden_mod
-
-                golden_mod.load(golden)  # same: validate before shipping
                 # every file of the set: the spec, the helper modules, the catalogue, the stub
                 for name, data in golden_mod.files(golden).items():
                     _add(zf, f"golden/{name}", data, 0o644)
